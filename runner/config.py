@@ -1,0 +1,202 @@
+"""Compose conf/ with Hydra overrides into plain, checked dataclasses.
+
+run: mixft config show training=lora seed=3
+
+Hydra parses and applies the overrides; this module adds what Hydra leaves out: a one-line error for
+every bad override (unknown group option or key, with the nearest valid name), and a refusal of
+`+key=value` additions that the typed schema would silently drop. `task.NAME.FIELD=value` overrides
+go to the task catalogue (runner/catalog.py), which is not part of Hydra's composition.
+"""
+
+from __future__ import annotations
+
+import copy
+import dataclasses
+import types
+import typing
+from collections.abc import Sequence
+from dataclasses import fields, is_dataclass
+from functools import cache, lru_cache
+from typing import Any
+
+from hydra.core.override_parser.overrides_parser import OverridesParser
+from hydra.core.override_parser.types import Glob, Override
+from hydra.errors import HydraException
+from omegaconf import OmegaConf
+from omegaconf.errors import OmegaConfBaseException
+
+from mixft.runner.catalog import group_options, load_tasks
+from mixft.runner.compose import compose, describe_error
+from mixft.runner.errors import ConfigError, did_you_mean, unknown
+from mixft.runner.runs import sort_task_lists
+from mixft.runner.schema import GROUPS, Config
+from mixft.runner.validate import validate_config, validate_run
+
+def parse_overrides(overrides: Sequence[str]) -> list[Override]:
+    """Parse overrides with Hydra's own grammar; a syntax error becomes one ConfigError line."""
+    parser = OverridesParser.create()
+    parsed = []
+    for text in overrides:
+        try:
+            parsed.extend(parser.parse_overrides([text]))
+        except HydraException as exc:
+            lines = [ln.strip() for ln in str(exc).splitlines()[1:] if not ln.startswith("See ")]
+            reason = "; ".join(ln for ln in lines if ln) or "not KEY=VALUE"
+            raise ConfigError(
+                f"cannot parse override '{text}': {reason} (grammar: KEY=VALUE, e.g. model=tiny)"
+            ) from None
+    return parsed
+
+
+def check_override(override: Override, allow_sweep: bool = False) -> None:
+    """Reject an override Hydra would refuse with a long message, or would silently drop."""
+    key, text = override.key_or_group, override.input_line
+    if override.is_sweep_override() and not allow_sweep:
+        raise ConfigError(
+            f"'{text}' is a sweep (several values); put it in a sweep file's grid and run `mixft plan`"
+        )
+    if override.is_delete():
+        raise ConfigError(f"'{text}': removing config entries is not supported; set a value instead")
+    if key == "task":
+        raise ConfigError(
+            f"'{text}': tasks are not chosen as a group; name them in mixture.tasks, "
+            "regularizer.sources or eval.tasks (see `mixft config ls task`)"
+        )
+    if key in GROUPS and override.package is None:
+        _check_group_choice(key, override, allow_sweep)
+        return
+    if override.package is not None or "/" in key:
+        raise unknown("config group", key.split("@")[0], GROUPS)
+    _check_key(key)
+    if (override.is_add() or override.is_force_add()) and not _inside_dict(key):
+        raise ConfigError(
+            f"'{text}' adds a key that the schema does not declare, so it would be dropped; "
+            f"set an existing key without '+' (see `mixft config show`)"
+        )
+
+
+def _check_group_choice(group: str, override: Override, allow_sweep: bool) -> None:
+    value = override.value()
+    options = group_options(group)
+    if isinstance(value, Glob):
+        if not value.filter(list(options)):
+            raise ConfigError(f"'{override.input_line}' matches no {group} option; options: {', '.join(options)}")
+        return
+    if allow_sweep and override.is_sweep_override():
+        names = list(override.sweep_string_iterator()) if override.is_choice_sweep() else []
+    elif isinstance(value, list):
+        raise ConfigError(f"'{override.input_line}': choose one {group} option, not a list")
+    else:
+        names = [value]
+    for name in names:
+        if not isinstance(name, str) or name not in options:
+            raise unknown(f"{group} option", str(name), options)
+
+
+def _unwrap(tp: Any) -> Any:
+    """`X | None` -> X."""
+    if typing.get_origin(tp) in (typing.Union, types.UnionType):
+        args = [a for a in typing.get_args(tp) if a is not type(None)]
+        return args[0] if len(args) == 1 else Any
+    return tp
+
+
+@cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _walk(key: str) -> list[Any]:
+    """Types along a dotted key through the schema; raises ConfigError at the first unknown part."""
+    tp: Any = Config
+    path: list[Any] = [tp]
+    for depth, part in enumerate(key.split(".")):
+        tp = _unwrap(tp)
+        origin = typing.get_origin(tp)
+        here = ".".join(key.split(".")[:depth]) or "the config"
+        if tp is Any:
+            return path
+        if origin is dict:
+            tp = typing.get_args(tp)[1]
+        elif origin is list:
+            if not part.isdigit():
+                raise ConfigError(f"'{key}': {here} is a list; index it with a number")
+            tp = typing.get_args(tp)[0]
+        elif is_dataclass(tp):
+            names = [f.name for f in fields(tp)]
+            if part not in names:
+                prefix = f"{here}." if depth else ""
+                full_names = [prefix + n for n in names]
+                raise ConfigError(
+                    f"unknown key '{key}'{did_you_mean(prefix + part, full_names)}; "
+                    f"{here} has: {', '.join(names)}"
+                )
+            tp = _hints(tp)[part]
+        else:
+            raise ConfigError(f"unknown key '{key}': {here} is a single value, not a section")
+        path.append(tp)
+    return path
+
+
+def _check_key(key: str) -> None:
+    _walk(key)
+
+
+def _inside_dict(key: str) -> bool:
+    """True when the key's parent is a free-keyed dict (mixture.caps, training.sft_kwargs, ...)."""
+    path = _walk(key)
+    parent = _unwrap(path[-2]) if len(path) >= 2 else None
+    return parent is Any or typing.get_origin(parent) is dict
+
+
+@lru_cache(maxsize=256)
+def _composed(overrides: tuple[str, ...]) -> Config:
+    try:
+        obj = OmegaConf.to_object(compose(parse_overrides(overrides)))
+    except OmegaConfBaseException as exc:
+        raise ConfigError(describe_error(exc)) from None
+    assert isinstance(obj, Config)
+    return obj
+
+
+def is_task_override(override: Override) -> bool:
+    """True for `task.NAME.FIELD=value`, which edits the task catalogue."""
+    return override.key_or_group.split(".")[0] == "task"
+
+
+def shared_config(overrides: Sequence[str]) -> Config:
+    """Checked config for `overrides`, cached per override list: shared, so never mutate it.
+
+    Planning asks for the same lists again and again (one per run), so each is composed once.
+    """
+    return _shared_config(tuple(overrides))
+
+
+@lru_cache(maxsize=1024)
+def _shared_config(overrides: tuple[str, ...]) -> Config:
+    parsed = parse_overrides(overrides)
+    for override in parsed:
+        check_override(override)
+    hydra_overrides = tuple(o.input_line or "" for o in parsed if not is_task_override(o))
+    cfg = dataclasses.replace(
+        _composed(hydra_overrides), task=load_tasks([o for o in parsed if is_task_override(o)])
+    )
+    validate_config(cfg)
+    return sort_task_lists(cfg)
+
+
+def load_config(overrides: Sequence[str] = ()) -> Config:
+    """Compose the packaged configs with Hydra overrides into a checked `Config`.
+
+    Args:
+        overrides: Hydra overrides such as `model=phi3_mini` or `training.learning_rate=1e-5`.
+
+    Returns:
+        The composed config as plain dataclasses, with the whole task catalogue.
+
+    Raises:
+        ConfigError: for any bad override or invalid value, as one line.
+    """
+    cfg = copy.deepcopy(shared_config(overrides))
+    validate_run(cfg)
+    return cfg

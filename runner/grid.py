@@ -1,0 +1,239 @@
+"""Expand a sweep into planned runs: axes x task sets x seeds, filtered, plus baselines and base rows.
+
+run: mixft plan cocktail_paper --format json
+
+Hydra composes each distinct list of axis overrides once; task sets and seeds, the axes that make
+grids large, are then set on the composed dataclasses directly. Every planned run keeps the full
+override list, and `load_config(run.overrides)` rebuilds exactly its config (a test checks this).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import itertools
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from functools import cache
+from typing import Any
+
+from hydra.core.override_parser.types import Glob
+
+from mixft.runner.catalog import group_options
+from mixft.runner.config import check_override, parse_overrides, shared_config
+from mixft.runner.errors import ConfigError
+from mixft.runner.filters import check_filters, matches
+from mixft.runner.runs import MemoDigest, eval_tasks, resolve, role_of, run_id, targets
+from mixft.runner.schema import Config
+from mixft.runner.sweepfile import SweepSpec, generate_sets
+from mixft.runner.validate import validate_run
+
+ROLE_ORDER = {"base": 0, "baseline": 1, "mixture": 2}
+
+
+@dataclass(frozen=True)
+class Patch:
+    """Values set on a composed config without composing again: the axes that make grids large."""
+
+    tasks: tuple[str, ...] | None = None
+    seed: int | None = None
+    eval_tasks: tuple[str, ...] | None = None
+
+    def apply(self, cfg: Config) -> Config:
+        """The patched, checked and resolved config."""
+        changes: dict[str, Any] = {}
+        if self.tasks is not None:
+            changes["mixture"] = dataclasses.replace(cfg.mixture, tasks=list(self.tasks))
+        if self.eval_tasks is not None:
+            changes["eval"] = dataclasses.replace(cfg.eval, tasks=list(self.eval_tasks))
+        if self.seed is not None:
+            changes["seed"] = self.seed
+        patched = dataclasses.replace(cfg, **changes)
+        validate_run(patched)
+        return resolve(patched)
+
+    def overrides(self) -> list[str]:
+        """The same values as overrides, so that load_config rebuilds the patched config."""
+        out = []
+        if self.tasks is not None:
+            out.append(f"mixture.tasks=[{','.join(self.tasks)}]")
+        if self.eval_tasks is not None:
+            out.append(f"eval.tasks=[{','.join(self.eval_tasks)}]")
+        if self.seed is not None:
+            out.append(f"seed={self.seed}")
+        return out
+
+
+@dataclass
+class PlannedRun:
+    id: str
+    role: str
+    # resolved: task lists sorted, catalogue cut to the tasks the run uses
+    config: Config
+    # overrides Hydra composed, then the values set on the composed config
+    hydra: tuple[str, ...]
+    patch: Patch
+    # the grid override of each axis, for filters
+    axes: dict[str, str]
+    # a baseline or base-model row the sweep added itself
+    added: bool = False
+
+    @property
+    def overrides(self) -> list[str]:
+        """Every override of the run: `load_config(run.overrides)` rebuilds `run.config`."""
+        return [*self.hydra, *self.patch.overrides()]
+
+    def row(self) -> dict[str, Any]:
+        """The stable summary scripts read (`mixft plan --format json`)."""
+        cfg = self.config
+        return {
+            "id": self.id,
+            "model": cfg.model.name,
+            "tasks": list(cfg.mixture.tasks),
+            "regularizer": cfg.regularizer.name,
+            "seed": cfg.seed,
+            "role": self.role,
+            "added": self.added,
+            "training": cfg.training.name,
+            "eval_tasks": eval_tasks(cfg),
+            "overrides": self.overrides,
+        }
+
+
+@dataclass
+class Plan:
+    sweep: str
+    runs: list[PlannedRun]
+
+
+def _axis_values(key: str, value: Any) -> list[str]:
+    """Override strings of one axis, parsed with Hydra's grammar (a,b / range() / glob())."""
+    if isinstance(value, list):
+        texts = [f"{key}=[{','.join(map(str, v))}]" if isinstance(v, list) else f"{key}={v}" for v in value]
+    else:
+        texts = [f"{key}={value}"]
+    out: list[str] = []
+    for override in parse_overrides(texts):
+        check_override(override, allow_sweep=True)
+        element = override.get_key_element()
+        if isinstance(override.value(), Glob):
+            out += [f"{element}={v}" for v in override.value().filter(list(group_options(key)))]
+        elif override.is_sweep_override():
+            out += [f"{element}={v}" for v in override.sweep_string_iterator()]
+        else:
+            out.append(f"{element}={override.get_value_element_as_str()}")
+    if not out:
+        raise ConfigError(f"grid axis '{key}' has no values")
+    return out
+
+
+def _seeds(value: Any) -> list[int]:
+    raw = value if isinstance(value, list) else _axis_values("seed", value)
+    seeds = [int(v.split("=", 1)[1]) if isinstance(v, str) else v for v in raw]
+    if not seeds or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
+        raise ConfigError(f"seeds must be whole numbers 0 or more, got {value!r}")
+    return list(dict.fromkeys(seeds))
+
+
+def _axes(spec: SweepSpec, cli: Sequence[str]) -> tuple[list[str], dict[str, list[str]], list[int]]:
+    """Base overrides, axes and seeds; a CLI override replaces the axis of its key."""
+    base, grid, seeds = list(spec.base), dict(spec.grid), spec.seeds
+    for override in parse_overrides(cli):
+        key = override.get_key_element()
+        if key == "seed":
+            seeds = [int(v) for v in override.sweep_string_iterator()] if override.is_sweep_override() else [int(override.value())]
+        elif key in grid or override.is_sweep_override():
+            grid[key] = override.get_value_string()
+        else:
+            base.append(override.input_line or "")
+    for key in grid:
+        if key in ("seed", "mixture.tasks"):
+            raise ConfigError(f"grid axis '{key}': use the sweep's `seeds:` or `mixtures:` instead")
+    for override in parse_overrides(base):
+        check_override(override)
+    return base, {k: _axis_values(k, v) for k, v in grid.items()}, _seeds(seeds)
+
+
+def _strip(overrides: Iterable[str], *prefixes: str) -> list[str]:
+    """Overrides whose key does not start with any of `prefixes` (a group or its fields)."""
+    def key(text: str) -> str:
+        return text.split("=", 1)[0].lstrip("+~")
+    return [o for o in overrides if not any(key(o) == p or key(o).startswith(p + ".") for p in prefixes)]
+
+
+class _Planner:
+    def __init__(self) -> None:
+        self.digest = MemoDigest()
+        self.runs: dict[str, PlannedRun] = {}
+        # baselines already made, by (overrides..., task, seed): most mixtures share them
+        self.made: set[tuple[Any, ...]] = set()
+
+    def make(self, hydra: tuple[str, ...], patch: Patch, axes: dict[str, str], added: bool = False) -> PlannedRun:
+        cfg = patch.apply(shared_config(hydra))
+        return PlannedRun(run_id(cfg, self.digest), role_of(cfg), cfg, hydra, patch, axes, added)
+
+    def add(self, run: PlannedRun) -> None:
+        self.runs.setdefault(run.id, run)
+
+    @staticmethod
+    @cache
+    def untrained(hydra: tuple[str, ...]) -> tuple[str, ...]:
+        """Overrides without the regulariser (set to none where the default is not) or shares."""
+        kept = _strip(hydra, "regularizer", "mixture.shares")
+        if shared_config(kept).regularizer.sources:
+            kept.append("regularizer=none")
+        return tuple(kept)
+
+    def add_baselines(self) -> None:
+        for run in list(self.runs.values()):
+            if run.role != "mixture":
+                continue
+            hydra, seed = self.untrained(run.hydra), run.config.seed
+            for task in targets(run.config):
+                if (hydra, task, seed) not in self.made:
+                    self.made.add((hydra, task, seed))
+                    self.add(self.make(hydra, Patch((task,), seed), run.axes, added=True))
+
+    def add_base_models(self) -> None:
+        scored: dict[tuple[str, ...], set[str]] = {}
+        for run in self.runs.values():
+            scored.setdefault(self.untrained(run.hydra), set()).update(eval_tasks(run.config))
+        for hydra, tasks in scored.items():
+            self.add(self.make(hydra, Patch(tasks=(), eval_tasks=tuple(sorted(tasks))), {}, added=True))
+
+
+def expand(spec: SweepSpec, overrides: Sequence[str] = ()) -> Plan:
+    """Expand a sweep into its runs.
+
+    Args:
+        spec: The sweep file, read by `load_sweep`.
+        overrides: Extra overrides: one that names a grid axis (or several values) replaces or
+            adds that axis; `seed=` replaces the seeds; any other joins the base overrides.
+
+    Returns:
+        The plan: grid runs that pass the filters, then the baselines and base-model rows added.
+    """
+    base, axes, seeds = _axes(spec, overrides)
+    check_filters(spec.include + spec.exclude, axes)
+    task_sets: list[tuple[str, ...] | None] = [None]
+    if spec.mixtures is not None:
+        task_sets = list(generate_sets(spec.mixtures))
+    planner = _Planner()
+    for combo in itertools.product(*axes.values()):
+        chosen = dict(zip(axes, (c.split("=", 1)[1] for c in combo)))
+        for tasks, seed in itertools.product(task_sets, seeds):
+            run = planner.make((*base, *combo), Patch(tasks, seed), chosen)
+            if matches(run, spec.include, default=True) and not matches(run, spec.exclude, default=False):
+                planner.add(run)
+    if spec.baselines:
+        planner.add_baselines()
+    if spec.base_model and planner.runs:
+        planner.add_base_models()
+    if not planner.runs:
+        raise ConfigError(f"sweep '{spec.name}' plans no runs: its grid or filters leave nothing")
+    return Plan(spec.name, sorted(planner.runs.values(), key=_order))
+
+
+def _order(run: PlannedRun) -> tuple[Any, ...]:
+    cfg = run.config
+    return (cfg.model.name, ROLE_ORDER[run.role], len(cfg.mixture.tasks), cfg.mixture.tasks,
+            cfg.regularizer.name, cfg.training.name, cfg.seed, run.id)
