@@ -72,3 +72,7 @@ def version() -> None:
     """Print the installed version and the store location."""
     typer.echo(f"mixft {package_version('mixft')}")
     typer.echo(f"store: {store_root()}")
+
+
+if __name__ == "__main__":
+    app()

@@ -18,7 +18,9 @@ class Format(str, Enum):
 
 
 def plan(
-    sweep: Annotated[str, typer.Argument(help="A packaged sweep name (see `mixft config ls sweep`) or a YAML path.")],
+    sweep: Annotated[
+        str, typer.Argument(help="A packaged sweep name (see `mixft config ls sweep`) or a YAML path.")
+    ],
     overrides: Annotated[
         list[str] | None,
         typer.Argument(help="Overrides; one naming a grid axis (or a,b,c) replaces that axis."),

@@ -19,7 +19,18 @@ if TYPE_CHECKING:
     from mixft.runner.grid import Plan
     from mixft.runner.schema import Config
 
-ROW_KEYS = ("id", "model", "tasks", "regularizer", "seed", "role", "added", "training", "eval_tasks", "run_dir")
+ROW_KEYS = (
+    "id",
+    "model",
+    "tasks",
+    "regularizer",
+    "seed",
+    "role",
+    "added",
+    "training",
+    "eval_tasks",
+    "run_dir",
+)
 
 
 def plan_rows(plan: Plan) -> list[dict[str, Any]]:
@@ -38,13 +49,13 @@ def totals(plan: Plan) -> str:
     trained = roles["baseline"] + roles["mixture"]
     return (
         f"{len(plan.runs)} runs: {trained} trained ({roles['mixture']} mixtures, "
-        f"{roles['baseline']} single-task baselines, {added} of them added), "
+        f"{roles['baseline']} single-task baselines, {added} of them added*), "
         f"{roles['base']} base-model evaluations; {models} model{'s' * (models != 1)}"
     )
 
 
 def plan_table(plan: Plan) -> None:
-    """Print the plan as a table with a totals line."""
+    """Print the plan as a table with a totals line; `*` marks baselines the sweep added."""
     from rich.console import Console
     from rich.table import Table
 
@@ -52,12 +63,15 @@ def plan_table(plan: Plan) -> None:
     for column in ("id", "model", "tasks", "regularizer", "seed", "role"):
         table.add_column(column, no_wrap=column != "tasks")
     for row in plan_rows(plan):
-        role = row["role"] + ("*" if row["added"] and row["role"] == "baseline" else "")
-        tasks = " + ".join(row["tasks"]) or "-"
+        if row["role"] == "base":  # no training: regulariser and seed do not apply
+            table.add_row(row["id"], row["model"], "-", "-", "-", "base")
+            continue
+        role = row["role"] + ("*" if row["added"] else "")
+        tasks = " + ".join(row["tasks"])
         table.add_row(row["id"], row["model"], tasks, row["regularizer"], str(row["seed"]), role)
     console = Console()
     console.print(table)
-    console.print(totals(plan) + ("  (* added automatically)" if "*" in str(plan_rows) else ""))
+    console.print(totals(plan))
 
 
 def plan_json(plan: Plan) -> None:

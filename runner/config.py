@@ -32,6 +32,7 @@ from mixft.runner.runs import sort_task_lists
 from mixft.runner.schema import GROUPS, Config
 from mixft.runner.validate import validate_config, validate_run
 
+
 def parse_overrides(overrides: Sequence[str]) -> list[Override]:
     """Parse overrides with Hydra's own grammar; a syntax error becomes one ConfigError line."""
     parser = OverridesParser.create()
@@ -80,7 +81,9 @@ def _check_group_choice(group: str, override: Override, allow_sweep: bool) -> No
     options = group_options(group)
     if isinstance(value, Glob):
         if not value.filter(list(options)):
-            raise ConfigError(f"'{override.input_line}' matches no {group} option; options: {', '.join(options)}")
+            raise ConfigError(
+                f"'{override.input_line}' matches no {group} option; options: {', '.join(options)}"
+            )
         return
     if allow_sweep and override.is_sweep_override():
         names = list(override.sweep_string_iterator()) if override.is_choice_sweep() else []

@@ -140,7 +140,11 @@ def _axes(spec: SweepSpec, cli: Sequence[str]) -> tuple[list[str], dict[str, lis
     for override in parse_overrides(cli):
         key = override.get_key_element()
         if key == "seed":
-            seeds = [int(v) for v in override.sweep_string_iterator()] if override.is_sweep_override() else [int(override.value())]
+            seeds = (
+                [int(v) for v in override.sweep_string_iterator()]
+                if override.is_sweep_override()
+                else [int(override.value())]
+            )
         elif key in grid or override.is_sweep_override():
             grid[key] = override.get_value_string()
         else:
@@ -155,8 +159,10 @@ def _axes(spec: SweepSpec, cli: Sequence[str]) -> tuple[list[str], dict[str, lis
 
 def _strip(overrides: Iterable[str], *prefixes: str) -> list[str]:
     """Overrides whose key does not start with any of `prefixes` (a group or its fields)."""
+
     def key(text: str) -> str:
         return text.split("=", 1)[0].lstrip("+~")
+
     return [o for o in overrides if not any(key(o) == p or key(o).startswith(p + ".") for p in prefixes)]
 
 
@@ -167,7 +173,9 @@ class _Planner:
         # baselines already made, by (overrides..., task, seed): most mixtures share them
         self.made: set[tuple[Any, ...]] = set()
 
-    def make(self, hydra: tuple[str, ...], patch: Patch, axes: dict[str, str], added: bool = False) -> PlannedRun:
+    def make(
+        self, hydra: tuple[str, ...], patch: Patch, axes: dict[str, str], added: bool = False
+    ) -> PlannedRun:
         cfg = patch.apply(shared_config(hydra))
         return PlannedRun(run_id(cfg, self.digest), role_of(cfg), cfg, hydra, patch, axes, added)
 
@@ -219,7 +227,7 @@ def expand(spec: SweepSpec, overrides: Sequence[str] = ()) -> Plan:
         task_sets = list(generate_sets(spec.mixtures))
     planner = _Planner()
     for combo in itertools.product(*axes.values()):
-        chosen = dict(zip(axes, (c.split("=", 1)[1] for c in combo)))
+        chosen = dict(zip(axes, (c.split("=", 1)[1] for c in combo), strict=False))
         for tasks, seed in itertools.product(task_sets, seeds):
             run = planner.make((*base, *combo), Patch(tasks, seed), chosen)
             if matches(run, spec.include, default=True) and not matches(run, spec.exclude, default=False):
@@ -235,5 +243,13 @@ def expand(spec: SweepSpec, overrides: Sequence[str] = ()) -> Plan:
 
 def _order(run: PlannedRun) -> tuple[Any, ...]:
     cfg = run.config
-    return (cfg.model.name, ROLE_ORDER[run.role], len(cfg.mixture.tasks), cfg.mixture.tasks,
-            cfg.regularizer.name, cfg.training.name, cfg.seed, run.id)
+    return (
+        cfg.model.name,
+        ROLE_ORDER[run.role],
+        len(cfg.mixture.tasks),
+        cfg.mixture.tasks,
+        cfg.regularizer.name,
+        cfg.training.name,
+        cfg.seed,
+        run.id,
+    )

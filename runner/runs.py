@@ -51,8 +51,8 @@ def role_of(cfg: Config) -> str:
 
 def used_tasks(cfg: Config) -> set[str]:
     """Tasks a run reads: trained, pooled, regulariser and scored ones."""
-    return set(cfg.mixture.tasks) | set(cfg.mixture.pool) | set(cfg.regularizer.sources) | set(
-        eval_tasks(cfg)
+    return (
+        set(cfg.mixture.tasks) | set(cfg.mixture.pool) | set(cfg.regularizer.sources) | set(eval_tasks(cfg))
     )
 
 

@@ -80,7 +80,7 @@ def load_sweep(name_or_path: str) -> SweepSpec:
     data = load_yaml(path)
     if not isinstance(data, dict):
         raise ConfigError(f"{path}: a sweep file is a mapping with at least `name:`")
-    fields_ = [f for f in SweepSpec.__dataclass_fields__]
+    fields_ = list(SweepSpec.__dataclass_fields__)
     for key in data:
         if key not in fields_:
             raise ConfigError(

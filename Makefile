@@ -1,0 +1,49 @@
+# run: make help
+# Every target creates .venv and installs mixft into it first, so a fresh clone needs no other step.
+
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+PYTHON ?= python3
+VENV ?= .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed-stamp
+
+# Pin the local CPU build of torch when pip's find-links hold one (a wheel on disk): an unpinned
+# torch would pull the registry's CUDA build, gigabytes that a CPU machine cannot use.
+FIND_LINKS := $(or $(PIP_FIND_LINKS),$(shell $(PYTHON) -m pip config get global.find-links 2>/dev/null))
+TORCH_WHEEL := $(firstword $(foreach dir,$(FIND_LINKS),$(wildcard $(dir)/torch-*.whl)))
+TORCH_PIN := $(if $(TORCH_WHEEL),torch==$(word 2,$(subst -, ,$(notdir $(TORCH_WHEEL)))))
+
+# Tests and the smoke sweep never reach the network.
+OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=offline
+
+.PHONY: help install test lint format bench smoke clean
+
+help:  ## Show this help
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-8s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH_PIN) -e ".[dev]"
+	touch $@
+
+install: $(STAMP)  ## Create .venv and install mixft (editable) with its dev tools
+
+smoke: $(STAMP)  ## Plan the smoke sweep: tiny local model, offline sample data, CPU
+	$(OFFLINE) $(BIN)/mixft plan smoke
+
+test: $(STAMP)  ## Run the test suite (offline, CPU)
+	$(OFFLINE) $(BIN)/python -m pytest
+
+lint: $(STAMP)  ## Check style with ruff; changes nothing
+	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+
+format: $(STAMP)  ## Fix style in place with ruff
+	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
+
+bench: $(STAMP)  ## Run the benchmarks in tests/bench and print their figures
+	$(OFFLINE) $(BIN)/python tests/bench/run.py
+
+clean:  ## Remove .venv and caches
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

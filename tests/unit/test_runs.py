@@ -1,0 +1,80 @@
+"""Run identity: stable, order-free, and sensitive to anything that changes a run."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+
+from mixft.runner.config import load_config
+from mixft.runner.runs import canonical_json, resolve, role_of, run_id
+
+
+def rid(*overrides: str) -> str:
+    return run_id(resolve(load_config(list(overrides))))
+
+
+def test_order_of_overrides_and_tasks_does_not_matter():
+    a = rid("model=phi3_mini", "training=lora", "training.learning_rate=1e-4", "mixture.tasks=[fpb,headline]")
+    b = rid("mixture.tasks=[headline,fpb]", "training=lora", "training.learning_rate=1e-4", "model=phi3_mini")
+    assert a == b and len(a) == 12 and int(a, 16) >= 0
+
+
+def test_anything_that_changes_training_or_eval_changes_the_id():
+    base = ("mixture.tasks=[fpb]",)
+    ids = {
+        rid(*base),
+        rid(*base, "seed=1"),
+        rid(*base, "training.learning_rate=1e-4"),
+        rid(*base, "model=phi3_mini"),
+        rid(*base, "eval.max_examples=10"),
+        rid(*base, "task.fpb.max_examples=100"),
+        rid(*base, "task.fpb.prompt=Say it"),
+        rid("mixture.tasks=[fpb,headline]"),
+        rid(*base, "+mixture.caps.fpb=10"),
+    }
+    assert len(ids) == 9
+
+
+def test_labels_tracker_and_executor_do_not_change_the_id():
+    base = ("mixture.tasks=[fpb]",)
+    same = {
+        rid(*base),
+        rid(*base, "tracker=wandb"),
+        rid(*base, "executor.gpus=none"),
+        rid(*base, "training.name=renamed"),
+        rid(*base, "task.fpb.description=other words"),
+        rid(*base, "task.headline.max_examples=7"),  # a task the run does not use
+    }
+    assert len(same) == 1
+
+
+def test_roles():
+    assert role_of(load_config(["mixture.tasks=[fpb]"])) == "baseline"
+    assert role_of(load_config(["mixture.tasks=[fpb,headline]"])) == "mixture"
+    assert role_of(load_config(["mixture.tasks=[fpb]", "regularizer=general"])) == "mixture"
+    assert role_of(load_config([])) == "base"
+
+
+def test_resolve_keeps_only_the_tasks_a_run_uses():
+    cfg = resolve(load_config(["mixture.tasks=[headline,fpb]", "regularizer=math"]))
+    assert cfg.mixture.tasks == ["fpb", "headline"]
+    assert set(cfg.task) == {"fpb", "headline", "orca_math", "fiqa_sa"}
+
+
+def test_canonical_json_is_sorted_ascii_and_compact():
+    assert canonical_json({"b": 1e-5, "a": [1, "é"]}) == '{"a":[1,"\\u00e9"],"b":1e-05}'
+
+
+def test_ids_are_the_same_in_other_processes():
+    code = (
+        "from mixft.runner.config import load_config; from mixft.runner.runs import resolve, run_id;"
+        "print(run_id(resolve(load_config(['model=llama31_8b','mixture.tasks=[finqa,convfinqa]']))))"
+    )
+    here = rid("model=llama31_8b", "mixture.tasks=[finqa,convfinqa]")
+    for seed in ("0", "12345"):
+        env = {**os.environ, "PYTHONHASHSEED": seed}
+        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        assert out.stdout.strip() == here
+    assert json.loads(canonical_json({"x": here}))["x"] == here
