@@ -5,13 +5,13 @@ run: mixft plan cocktail_paper    |    mixft plan smoke --format json
 
 from __future__ import annotations
 
-from enum import Enum
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
 
-class Format(str, Enum):
+class Format(StrEnum):
     table = "table"
     json = "json"
     csv = "csv"

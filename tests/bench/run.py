@@ -39,7 +39,9 @@ def hydra_compose_seconds(repeat: int) -> float:
         f"t=[]\nfor i in range({repeat}):\n    s=time.perf_counter(); hydra_compose(['model=phi3_mini'])\n"
         "    t.append(time.perf_counter()-s)\nprint(statistics.median(t))\n"
     )
-    return float(subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout)
+    return float(
+        subprocess.run([sys.executable, "-c", code], check=True, capture_output=True, text=True).stdout
+    )
 
 
 def heavy_imports(args: list[str]) -> list[str]:
@@ -53,7 +55,9 @@ def heavy_imports(args: list[str]) -> list[str]:
 
 
 def count_runs(args: list[str]) -> int:
-    out = subprocess.run([*MIXFT, *args, "--format", "json"], check=True, capture_output=True, text=True).stdout
+    out = subprocess.run(
+        [*MIXFT, *args, "--format", "json"], check=True, capture_output=True, text=True
+    ).stdout
     return len(json.loads(out))
 
 
@@ -61,8 +65,10 @@ def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--repeat", type=int, default=5)
     repeat = parser.parse_args().repeat
-    print(f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, "
-          f"{__import__('os').cpu_count()} cores; median of {repeat}")
+    print(
+        f"machine: {platform.processor() or platform.machine()}, {platform.python_version()}, "
+        f"{__import__('os').cpu_count()} cores; median of {repeat}"
+    )
     python = wall([sys.executable, "-c", "pass"], repeat)
     compose = hydra_compose_seconds(repeat)
     cases = [

@@ -16,7 +16,9 @@ from tests.unit.helpers import assert_usage_error, invoke, plan_json
 HEAVY = ("torch", "transformers", "trl", "datasets", "wandb", "peft")
 
 
-@pytest.mark.parametrize("command", [[], ["plan"], ["config"], ["config", "ls"], ["config", "show"], ["version"]])
+@pytest.mark.parametrize(
+    "command", [[], ["plan"], ["config"], ["config", "ls"], ["config", "show"], ["version"]]
+)
 def test_help(command):
     result = invoke(*command, "--help")
     assert result.exit_code == 0 and "Usage" in result.stdout
@@ -94,15 +96,41 @@ def write(tmp_path: Path, text: str) -> str:
         (lambda p: ["plan", "smoke", "training.learning_rate=fast"], ["training.learning_rate"]),
         (lambda p: ["plan", "smoke", "+training.foo=1"], ["unknown key 'training.foo'"]),
         (lambda p: ["plan", "smoke", "++seedz=1"], ["unknown key 'seedz'"]),
-        (lambda p: ["plan", write(p, "name: x\ngrid:\n  model: tiny\n  bad: [\n")], ["sweep.yaml:", "malformed YAML"]),
-        (lambda p: ["plan", write(p, "name: x\nmixtures: {tasks: [fpb, fbp], generators: [pairs]}\n")],
-         ["unknown task", "did you mean 'fpb'"]),
+        (
+            lambda p: ["plan", write(p, "name: x\ngrid:\n  model: tiny\n  bad: [\n")],
+            ["sweep.yaml:", "malformed YAML"],
+        ),
+        (
+            lambda p: ["plan", write(p, "name: x\nmixtures: {tasks: [fpb, fbp], generators: [pairs]}\n")],
+            ["unknown task", "did you mean 'fpb'"],
+        ),
         (lambda p: ["plan", write(p, "name: x\nmixtures: {sets: [[fpb, fpb]]}\n")], ["twice"]),
-        (lambda p: ["plan", write(p, "name: x\nmixtures: {tasks: [fpb], generators: [pairs]}\n")], ["no runs"]),
-        (lambda p: ["plan", write(p, "name: x\nbase: [regularizer=math, regularizer.sources.orca_math=0]\n"
-                                   "mixtures: {sets: [[fpb]]}\n")], ["must be positive"]),
-        (lambda p: ["plan", write(p, "name: x\nbase: [regularizer=math, regularizer.sources.orca_math=-1]\n"
-                                   "mixtures: {sets: [[fpb]]}\n")], ["must be positive"]),
+        (
+            lambda p: ["plan", write(p, "name: x\nmixtures: {tasks: [fpb], generators: [pairs]}\n")],
+            ["no runs"],
+        ),
+        (
+            lambda p: [
+                "plan",
+                write(
+                    p,
+                    "name: x\nbase: [regularizer=math, regularizer.sources.orca_math=0]\n"
+                    "mixtures: {sets: [[fpb]]}\n",
+                ),
+            ],
+            ["must be positive"],
+        ),
+        (
+            lambda p: [
+                "plan",
+                write(
+                    p,
+                    "name: x\nbase: [regularizer=math, regularizer.sources.orca_math=-1]\n"
+                    "mixtures: {sets: [[fpb]]}\n",
+                ),
+            ],
+            ["must be positive"],
+        ),
         (lambda p: ["config", "show", "mixture.tasks=[fpb,fpb]"], ["twice"]),
         (lambda p: ["config", "show", "regularizer=gen"], ["did you mean 'general'"]),
     ],

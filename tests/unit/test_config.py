@@ -14,8 +14,16 @@ from mixft.runner.errors import ConfigError
 from mixft.runner.schema import GROUPS, Config, ModelConfig
 
 STUDY_TASKS = {
-    "headline", "fpb", "fin_ner_cls", "convfinqa", "finqa", "twitter_topics", "twitter_sa",
-    "open_orca", "orca_math", "fiqa_sa",
+    "headline",
+    "fpb",
+    "fin_ner_cls",
+    "convfinqa",
+    "finqa",
+    "twitter_topics",
+    "twitter_sa",
+    "open_orca",
+    "orca_math",
+    "fiqa_sa",
 }
 CHOICE_GROUPS = [g for g in GROUPS if g != "task"]
 
@@ -29,9 +37,7 @@ def test_groups_offer_the_required_options():
     assert "local" in group_options("executor")
 
 
-@pytest.mark.parametrize(
-    "group,option", [(g, o) for g in CHOICE_GROUPS for o in group_options(g)]
-)
+@pytest.mark.parametrize("group,option", [(g, o) for g in CHOICE_GROUPS for o in group_options(g)])
 def test_every_option_composes_to_dataclasses(group, option):
     cfg = load_config([f"{group}={option}", "mixture.tasks=[fpb]"])
     assert isinstance(cfg, Config)
@@ -83,14 +89,22 @@ def test_full_paper_recipe_matches_the_study():
 
 
 def test_regularizers_are_ratios_of_the_pool():
-    assert load_config(["regularizer=general_math", "mixture.tasks=[fpb]"]).regularizer.sources == {"open_orca": 1.0, "orca_math": 0.5}
+    assert load_config(["regularizer=general_math", "mixture.tasks=[fpb]"]).regularizer.sources == {
+        "open_orca": 1.0,
+        "orca_math": 0.5,
+    }
     assert load_config(["regularizer=none"]).regularizer.sources == {}
 
 
 def test_overrides_reach_groups_tasks_and_free_dicts():
     cfg = load_config(
-        ["training=lora", "training.learning_rate=2e-4", "task.fpb.max_examples=12",
-         "+mixture.caps.headline=50", "+training.sft_kwargs.neftune_noise_alpha=5"]
+        [
+            "training=lora",
+            "training.learning_rate=2e-4",
+            "task.fpb.max_examples=12",
+            "+mixture.caps.headline=50",
+            "+training.sft_kwargs.neftune_noise_alpha=5",
+        ]
     )
     assert cfg.training.method == "lora" and cfg.training.learning_rate == 2e-4
     assert cfg.task["fpb"].max_examples == 12

@@ -63,11 +63,21 @@ def test_missing_baselines_are_added_and_marked():
 
 
 def test_baselines_keep_the_recipe_and_seed():
-    plan = expand(spec(base=["training=lora"], grid={"regularizer": "general"},
-                       mixtures=MixtureGrid(sets=[["fpb", "headline"]]), seeds=[1, 2]))
+    plan = expand(
+        spec(
+            base=["training=lora"],
+            grid={"regularizer": "general"},
+            mixtures=MixtureGrid(sets=[["fpb", "headline"]]),
+            seeds=[1, 2],
+        )
+    )
     baselines = [r for r in plan.runs if r.role == "baseline"]
     assert sorted((r.config.mixture.tasks[0], r.config.seed) for r in baselines) == [
-        ("fpb", 1), ("fpb", 2), ("headline", 1), ("headline", 2)]
+        ("fpb", 1),
+        ("fpb", 2),
+        ("headline", 1),
+        ("headline", 2),
+    ]
     assert all(r.config.training.name == "lora" for r in baselines)
 
 
@@ -77,7 +87,9 @@ def test_no_baselines_when_turned_off():
 
 
 def test_one_base_row_per_model_scoring_every_target():
-    plan = expand(spec(grid={"model": "tiny,phi3_mini"}, mixtures=MixtureGrid(sets=[["fpb"], ["headline", "finqa"]])))
+    plan = expand(
+        spec(grid={"model": "tiny,phi3_mini"}, mixtures=MixtureGrid(sets=[["fpb"], ["headline", "finqa"]]))
+    )
     base = [r for r in plan.runs if r.role == "base"]
     assert sorted(r.config.model.name for r in base) == ["phi3_mini", "tiny"]
     for run in base:
@@ -86,9 +98,17 @@ def test_one_base_row_per_model_scoring_every_target():
 
 
 def test_axes_use_hydra_sweep_grammar():
-    plan = expand(spec(base=["mixture.tasks=[fpb]"], grid={
-        "training.learning_rate": "1e-5,3e-5", "model": "glob(phi3_*)", "training.max_steps": "range(1,4)",
-    }, base_model=False))
+    plan = expand(
+        spec(
+            base=["mixture.tasks=[fpb]"],
+            grid={
+                "training.learning_rate": "1e-5,3e-5",
+                "model": "glob(phi3_*)",
+                "training.max_steps": "range(1,4)",
+            },
+            base_model=False,
+        )
+    )
     assert len(plan.runs) == 2 * 2 * 3
     assert {r.config.model.name for r in plan.runs} == {"phi3_mini", "phi3_small"}
     assert {r.config.training.max_steps for r in plan.runs} == {1, 2, 3}
@@ -113,7 +133,9 @@ def test_include_and_exclude_filters():
     assert {len(r.config.mixture.tasks) for r in only_pairs.runs} == {2}
     no_finqa = expand(spec(mixtures=grid, exclude=[{"contains": "finqa"}], base_model=False))
     assert all("finqa" not in r.config.mixture.tasks for r in no_finqa.runs)
-    exact = expand(spec(mixtures=grid, include=[{"tasks": ["headline", "fpb"]}], baselines=False, base_model=False))
+    exact = expand(
+        spec(mixtures=grid, include=[{"tasks": ["headline", "fpb"]}], baselines=False, base_model=False)
+    )
     assert [r.config.mixture.tasks for r in exact.runs] == [["fpb", "headline"]]
 
 
@@ -129,11 +151,18 @@ def test_include_and_exclude_filters():
         ({"mixtures": MixtureGrid(tasks=["fpb", "nope"], generators=["singles"])}, "unknown task"),
         ({"mixtures": MixtureGrid(tasks=["fpb", "fiqa_sa"], generators=["all"])}, "evaluation-only"),
         ({"mixtures": MixtureGrid(tasks=[], generators=["all"])}, "plans no runs"),
-        ({"base": ["regularizer=general", "regularizer.sources.open_orca=0"],
-          "mixtures": MixtureGrid(sets=[["fpb"]])}, "must be positive"),
+        (
+            {
+                "base": ["regularizer=general", "regularizer.sources.open_orca=0"],
+                "mixtures": MixtureGrid(sets=[["fpb"]]),
+            },
+            "must be positive",
+        ),
         ({"seeds": [-1]}, "seeds"),
     ],
 )
 def test_bad_sweeps(fields, fragment):
-    with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")):
+    with pytest.raises(
+        ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")
+    ):
         expand(spec(**fields))

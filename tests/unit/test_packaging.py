@@ -27,13 +27,29 @@ def test_every_yaml_starts_with_a_run_comment():
 
 def test_the_wheel_holds_configs_sweeps_and_the_console_script(tmp_path):
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--quiet", "--no-deps", "--no-build-isolation",
-         "--wheel-dir", str(tmp_path), str(ROOT)],
-        check=True, capture_output=True,
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--quiet",
+            "--no-deps",
+            "--no-build-isolation",
+            "--wheel-dir",
+            str(tmp_path),
+            str(ROOT),
+        ],
+        check=True,
+        capture_output=True,
     )
     (wheel,) = tmp_path.glob("mixft-*.whl")
     names = set(zipfile.ZipFile(wheel).namelist())
-    assert {"mixft/conf/config.yaml", "mixft/conf/task/finqa.yaml", "mixft/sweeps/cocktail_paper.yaml",
-            "mixft/cli/main.py", "mixft/runner/grid.py"} <= names
+    assert {
+        "mixft/conf/config.yaml",
+        "mixft/conf/task/finqa.yaml",
+        "mixft/sweeps/cocktail_paper.yaml",
+        "mixft/cli/main.py",
+        "mixft/runner/grid.py",
+    } <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "mixft = mixft.cli.main:app" in zipfile.ZipFile(wheel).read(entry_points).decode()

@@ -75,6 +75,8 @@ def test_ids_are_the_same_in_other_processes():
     here = rid("model=llama31_8b", "mixture.tasks=[finqa,convfinqa]")
     for seed in ("0", "12345"):
         env = {**os.environ, "PYTHONHASHSEED": seed}
-        out = subprocess.run([sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True)
+        out = subprocess.run(
+            [sys.executable, "-c", code], env=env, capture_output=True, text=True, check=True
+        )
         assert out.stdout.strip() == here
     assert json.loads(canonical_json({"x": here}))["x"] == here

@@ -9,7 +9,17 @@ import pytest
 from mixft.runner.errors import ConfigError
 from mixft.runner.sweepfile import MixtureGrid, generate_sets, load_sweep, packaged_sweeps
 
-NINE = ["headline", "fpb", "fin_ner_cls", "convfinqa", "finqa", "twitter_topics", "twitter_sa", "open_orca", "orca_math"]
+NINE = [
+    "headline",
+    "fpb",
+    "fin_ner_cls",
+    "convfinqa",
+    "finqa",
+    "twitter_topics",
+    "twitter_sa",
+    "open_orca",
+    "orca_math",
+]
 
 
 def sets(tasks, *generators):
@@ -44,8 +54,12 @@ def test_explicit_sets_join_the_generated_ones():
 
 @pytest.mark.parametrize(
     "generators,fragment",
-    [(["pair"], "did you mean 'pairs'"), (["subsets"], "subsets(2)"), (["subsets(0)"], "1 <= K"),
-     (["singles(2)"], "only subsets")],
+    [
+        (["pair"], "did you mean 'pairs'"),
+        (["subsets"], "subsets(2)"),
+        (["subsets(0)"], "1 <= K"),
+        (["singles(2)"], "only subsets"),
+    ],
 )
 def test_bad_generators(generators, fragment):
     with pytest.raises(ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)")):
