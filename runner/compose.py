@@ -31,6 +31,7 @@ from omegaconf.errors import OmegaConfBaseException
 from mixft.runner.catalog import group_dir
 from mixft.runner.errors import ConfigError
 from mixft.runner.schema import GROUPS, Config
+from mixft.runner.yamlio import load_yaml
 
 CONFIG_MODULE = "mixft.conf"
 
@@ -60,9 +61,9 @@ def _defaults() -> DictConfig:
 def _option_node(group: str, option: str) -> DictConfig | None:
     """The option file merged onto its group schema; None when the file is not plain."""
     path = group_dir(group) / f"{option}.yaml"
+    data = load_yaml(path)
     text = path.read_text(encoding="utf-8")
-    data = OmegaConf.create(text)
-    if "@package" in text or "${" in text or not isinstance(data, DictConfig) or "defaults" in data:
+    if "@package" in text or "${" in text or not isinstance(data, dict) or "defaults" in data:
         return None
     schema = typing.get_type_hints(Config)[group]
     try:

@@ -203,3 +203,19 @@ def load_config(overrides: Sequence[str] = ()) -> Config:
     cfg = copy.deepcopy(shared_config(overrides))
     validate_run(cfg)
     return cfg
+
+
+def clear_caches() -> None:
+    """Forget composed configs and loaded option files, e.g. after conf/ changed in a live process."""
+    from mixft.runner import catalog, compose
+
+    for cached in (
+        _shared_config,
+        _composed,
+        compose._option_node,
+        compose._defaults,
+        catalog._task_node,
+        catalog._load_tasks,
+        catalog.group_options,
+    ):
+        cached.cache_clear()

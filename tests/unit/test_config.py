@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from mixft.runner.catalog import group_options
 from mixft.runner.compose import compose, hydra_compose
-from mixft.runner.config import load_config, parse_overrides
+from mixft.runner.config import clear_caches, load_config, parse_overrides
 from mixft.runner.errors import ConfigError
 from mixft.runner.schema import GROUPS, Config, ModelConfig
 
@@ -155,3 +155,25 @@ def test_bad_overrides_raise_one_line(overrides, fragment):
 def test_a_regulariser_needs_a_pool():
     with pytest.raises(ConfigError, match="pool"):
         load_config(["regularizer=general"])
+
+
+def test_a_malformed_option_file_names_its_file_and_line(tmp_path, monkeypatch):
+    from mixft.runner import catalog, compose
+
+    for group in ("model", "task"):
+        (tmp_path / group).mkdir()
+        for src in catalog.group_dir(group).glob("*.yaml"):
+            (tmp_path / group / src.name).write_text(src.read_text())
+    (tmp_path / "model" / "broken.yaml").write_text("name: broken\nhf_id: [unclosed\n")
+    (tmp_path / "task" / "fpb.yaml").write_text("name: fpb\nkind: classification\n  labels: x\n")
+    monkeypatch.setattr(compose, "group_dir", lambda group: tmp_path / group)
+    monkeypatch.setattr(catalog, "group_dir", lambda group: tmp_path / group)
+    clear_caches()
+    try:
+        with pytest.raises(ConfigError, match=r"broken\.yaml:\d+: malformed YAML"):
+            load_config(["model=broken"])
+        with pytest.raises(ConfigError, match=r"fpb\.yaml:\d+: malformed YAML"):
+            load_config([])
+    finally:
+        monkeypatch.undo()
+        clear_caches()
