@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from mixft.cli import config, plan
+from mixft.cli import config, data, plan
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import store_root
 
@@ -54,6 +54,7 @@ app = typer.Typer(
     pretty_exceptions_enable=False,
 )
 app.add_typer(config.app, name="config")
+app.add_typer(data.app, name="data")
 app.command("plan")(plan.plan)
 
 

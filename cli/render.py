@@ -93,3 +93,68 @@ def config_yaml(cfg: Config) -> str:
     import yaml
 
     return yaml.safe_dump(dataclasses.asdict(cfg), sort_keys=False, allow_unicode=True)
+
+
+def task_table(tasks: dict[str, Any]) -> None:
+    """Print the task catalogue."""
+    from rich.console import Console
+    from rich.table import Table
+
+    table = Table(title="tasks", title_justify="left")
+    for column in ("task", "kind", "metric", "source", "splits", "training rows"):
+        table.add_column(column, overflow="fold")
+    for name, task in tasks.items():
+        src = task.source
+        source = src.path or (src.hf_id + (f" ({src.hf_config})" if src.hf_config else ""))
+        if task.pool_ratio is not None:
+            size = f"{task.pool_ratio:g} x pool"
+        elif not task.trainable:
+            size = "held out"
+        else:
+            size = f"<= {task.max_examples:,}" if task.max_examples else "all"
+        splits = f"{src.train_split or '-'} / {src.eval_split or '-'}"
+        table.add_row(name, task.kind, task.metric, source, splits, size)
+    Console().print(table)
+
+
+def examples(shown: list[dict[str, Any]]) -> None:
+    """Print rendered examples, each under a rule naming its row and token count."""
+    for item in shown:
+        typer.secho(f"--- {item['origin']} row {item['row']} ({item['tokens']} tokens)", fg=typer.colors.CYAN)
+        typer.echo(item["text"])
+
+
+def stats_table(runs: list[dict[str, Any]]) -> None:
+    """Print each mix: rows and tokens per source, requested and realised, and shares."""
+    from rich.console import Console
+    from rich.table import Table
+
+    console = Console()
+    for run in runs:
+        manifest = run["manifest"]
+        title = (
+            f"{run['id']}  {run['model']}  {' + '.join(run['tasks']) or '-'}  regulariser {run['regularizer']}"
+            f"  seed {manifest['seed']}: {manifest['total_rows']:,} rows, {manifest['total_tokens']:,} tokens"
+        )
+        table = Table(title=title, title_justify="left")
+        for column in ("source", "role", "available", "requested", "realised", "tokens", "share"):
+            table.add_column(column, justify="left" if column in ("source", "role") else "right")
+        for name, src in manifest["sources"].items():
+            share = f"{src['share_realised']:.1%}"
+            if src["share_requested"] is not None:
+                share += f" (asked {src['share_requested']:.1%})"
+            table.add_row(
+                name,
+                src["role"],
+                f"{src['available_rows']:,}",
+                f"{src['requested_rows']:,}",
+                f"{src['realised_rows']:,}",
+                f"{src['tokens']:,}",
+                share,
+            )
+        console.print(table)
+
+
+def stats_json(runs: list[dict[str, Any]]) -> None:
+    """Print every mix's manifest as one JSON array."""
+    typer.echo(json.dumps(runs, indent=2))

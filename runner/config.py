@@ -44,7 +44,8 @@ def parse_overrides(overrides: Sequence[str]) -> list[Override]:
             lines = [ln.strip() for ln in str(exc).splitlines()[1:] if not ln.startswith("See ")]
             reason = "; ".join(ln for ln in lines if ln) or "not KEY=VALUE"
             raise ConfigError(
-                f"cannot parse override '{text}': {reason} (grammar: KEY=VALUE, e.g. model=tiny)"
+                f"cannot parse override '{text}': {reason} (grammar: KEY=VALUE, e.g. model=tiny; "
+                "quote values holding {{}}[](),= as KEY='VALUE')"
             ) from None
     return parsed
 

@@ -110,6 +110,7 @@ def identity(cfg: Config, digest: Digest = section_digest) -> dict[str, Any]:
         "role": role,
         "model": digest(cfg.model),
         "eval": digest(cfg.eval),
+        "data": digest(cfg.data),
         "task": {name: digest(task) for name, task in cfg.task.items()},
     }
     if role != "base":

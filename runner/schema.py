@@ -146,6 +146,17 @@ class RegularizerConfig:
 
 
 @dataclass
+class DataConfig:
+    """Where every task's rows come from, for the whole run."""
+
+    # true: the offline sample suite (no network) instead of each task's own source
+    samples: bool = False
+    # rows the sample suite makes per task and split
+    sample_train_rows: int = 512
+    sample_eval_rows: int = 128
+
+
+@dataclass
 class EpochRule:
     """Epochs for mixtures of at most `max_sources` sources (null: any number)."""
 
@@ -254,6 +265,7 @@ class Config:
     eval: EvalConfig = MISSING
     tracker: TrackerConfig = MISSING
     executor: ExecutorConfig = MISSING
+    data: DataConfig = field(default_factory=DataConfig)
     # seed of training (and of the mix unless mixture.seed is set)
     seed: int = 42
 

@@ -11,6 +11,15 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parents[2]
 
 
+def test_every_code_folder_is_a_listed_package():
+    project = tomllib.loads((ROOT / "pyproject.toml").read_text())
+    packages = set(project["tool"]["setuptools"]["packages"])
+    for top in ("cli", "runner"):
+        for init in (ROOT / top).rglob("__init__.py"):
+            dotted = ".".join(init.parent.relative_to(ROOT).parts)
+            assert f"mixft.{dotted}" in packages, dotted
+
+
 def test_every_conf_group_is_a_listed_package():
     project = tomllib.loads((ROOT / "pyproject.toml").read_text())
     packages = set(project["tool"]["setuptools"]["packages"])
@@ -50,6 +59,7 @@ def test_the_wheel_holds_configs_sweeps_and_the_console_script(tmp_path):
         "mixft/sweeps/cocktail_paper.yaml",
         "mixft/cli/main.py",
         "mixft/runner/grid.py",
+        "mixft/runner/data/samples.py",
     } <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "mixft = mixft.cli.main:app" in zipfile.ZipFile(wheel).read(entry_points).decode()

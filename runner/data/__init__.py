@@ -1,0 +1,1 @@
+"""Offline data for mixft: deterministic synthetic sample rows for every task."""

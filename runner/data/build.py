@@ -1,0 +1,143 @@
+"""A run's training set and its manifest: allocate rows, take them from the token cache, mix.
+
+run: mixft data stats smoke
+
+Each source contributes the first rows of its seeded shuffle (repeating them when upsampled); the
+sources are concatenated in name order and shuffled once with the mix seed. The manifest says, per
+source, what was requested and what was realised, in rows and tokens, with the source fingerprint.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from mixft.runner.data.cache import permutation, tokenized_source
+from mixft.runner.data.mixture import Allocation, allocate, apportion, pool_names, rows_for_tokens
+from mixft.runner.data.sources import RawSplit, load_split
+from mixft.runner.schema import Config
+
+MANIFEST_VERSION = 1
+
+
+@dataclass
+class TrainingSet:
+    # input_ids, labels, source: shuffled, ready for the trainer
+    rows: Any
+    manifest: dict[str, Any]
+    # sources whose tokens came from the cache
+    cache_hits: int
+
+
+def mix_seed(cfg: Config) -> int:
+    """Seed of every shuffle of the mix: mixture.seed, else the run's seed."""
+    return cfg.mixture.seed if cfg.mixture.seed is not None else cfg.seed
+
+
+def load_train_splits(cfg: Config) -> dict[str, RawSplit]:
+    """Train splits of every training source and of the pool's tasks (their sizes size regularisers)."""
+    names = set(cfg.mixture.tasks) | set(cfg.regularizer.sources) | set(cfg.mixture.pool)
+    return {name: load_split(cfg.task[name], "train", cfg.data) for name in sorted(names)}
+
+
+def _indices(rows: int, have: int) -> list[int]:
+    """The first `rows` rows of a source with `have` rows, cycling through it when upsampled."""
+    return [i % have for i in range(rows)] if have else []
+
+
+def _row_counts(allocations: list[Allocation], tokens: dict[str, Any]) -> dict[str, int]:
+    """Realised rows: the allocation, less the rows dropped as too long (proportionally when repeated)."""
+    counts = {}
+    for a in allocations:
+        kept = len(tokens[a.source])
+        counts[a.source] = min(a.rows, kept) if a.rows <= a.available else a.rows * kept // a.available
+    return counts
+
+
+def _token_rows(cfg: Config, allocations: list[Allocation], tokens: dict[str, Any]) -> dict[str, int]:
+    """Rows per source under a token budget: each source's share of tokens, scaled to the total."""
+    natural = {a.source: sum(list(tokens[a.source]["n_tokens"])[: a.rows]) for a in allocations}
+    targets = apportion([float(v) for v in natural.values()], cfg.mixture.budget.total or 0)
+    return {
+        name: rows_for_tokens(list(tokens[name]["n_tokens"]), target, cfg.mixture.max_repeat)
+        for name, target in zip(natural, targets, strict=True)
+    }
+
+
+def build_training_set(cfg: Config, tokenizer: Any) -> TrainingSet:
+    """Tokenise (or read from the cache) and mix a run's training rows.
+
+    Args:
+        cfg: A resolved run config.
+        tokenizer: The run model's tokenizer, chat template included.
+
+    Returns:
+        The shuffled training rows and the manifest describing them.
+    """
+    from datasets import concatenate_datasets
+
+    seed = mix_seed(cfg)
+    raws = load_train_splits(cfg)
+    allocations = allocate(cfg, {name: len(raw.rows) for name, raw in raws.items()})
+    cached = {
+        a.source: tokenized_source(
+            raws[a.source],
+            cfg.task[a.source],
+            tokenizer,
+            cfg.training.max_length,
+            seed,
+            min(a.rows, a.available),
+        )
+        for a in allocations
+    }
+    tokens = {name: c.rows for name, c in cached.items()}
+    token_budget = cfg.mixture.budget.unit == "tokens" and cfg.mixture.budget.total is not None
+    rows = _token_rows(cfg, allocations, tokens) if token_budget else _row_counts(allocations, tokens)
+    parts = []
+    for a in allocations:
+        picked = tokens[a.source].select(_indices(rows[a.source], len(tokens[a.source])))
+        parts.append(picked.add_column("source", [a.source] * len(picked)))
+    mixed = concatenate_datasets(parts)
+    mixed = mixed.select([int(i) for i in permutation(len(mixed), seed)])
+    manifest = make_manifest(cfg, raws, allocations, tokens, rows, seed)
+    return TrainingSet(mixed, manifest, sum(c.hit for c in cached.values()))
+
+
+def make_manifest(
+    cfg: Config,
+    raws: dict[str, RawSplit],
+    allocations: list[Allocation],
+    tokens: dict[str, Any],
+    rows: dict[str, int],
+    seed: int,
+) -> dict[str, Any]:
+    """What the mix asked for and what it got, per source, in rows and tokens."""
+    total_rows = sum(rows.values())
+    sources = {}
+    for a in allocations:
+        counts = list(tokens[a.source]["n_tokens"])
+        taken = _indices(rows[a.source], len(counts))
+        sources[a.source] = {
+            "role": a.role,
+            "origin": raws[a.source].origin,
+            "fingerprint": raws[a.source].fingerprint,
+            "available_rows": a.available,
+            "requested_rows": a.requested,
+            "realised_rows": rows[a.source],
+            "dropped_too_long": min(a.rows, a.available) - len(counts),
+            "repeats": round(rows[a.source] / a.available, 4) if a.available else 0.0,
+            "tokens": sum(counts[i] for i in taken),
+            "share_requested": a.share_requested,
+            "share_realised": round(rows[a.source] / total_rows, 6) if total_rows else 0.0,
+        }
+    return {
+        "version": MANIFEST_VERSION,
+        "seed": seed,
+        "max_length": cfg.training.max_length,
+        "budget": {"unit": cfg.mixture.budget.unit, "total": cfg.mixture.budget.total},
+        "max_repeat": cfg.mixture.max_repeat,
+        "pool": pool_names(cfg),
+        "total_rows": total_rows,
+        "total_tokens": sum(s["tokens"] for s in sources.values()),
+        "sources": sources,
+    }

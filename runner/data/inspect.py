@@ -1,0 +1,101 @@
+"""What `mixft data` shows: examples through a chat template, mix statistics, file checks.
+
+run: mixft data show fpb -n 2 --samples    |    mixft data stats smoke    |    mixft data validate f.jsonl --task fpb
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+from mixft.runner.config import load_config
+from mixft.runner.errors import unknown
+from mixft.runner.schema import Config
+
+
+def show_examples(task: str, n: int, split: str, overrides: list[str]) -> list[dict[str, Any]]:
+    """The first `n` rows of a split in seeded shuffle order, rendered by the model's chat template.
+
+    Training rows show prompt and answer; eval rows show the prompt the model continues, and the gold.
+    """
+    from mixft.runner.data.build import mix_seed
+    from mixft.runner.data.cache import permutation
+    from mixft.runner.data.format import to_examples
+    from mixft.runner.data.sources import load_split
+    from mixft.runner.models import load_tokenizer
+
+    cfg = load_config(overrides)
+    if task not in cfg.task:
+        raise unknown("task", task, cfg.task)
+    raw = load_split(cfg.task[task], split, cfg.data)
+    order = [int(i) for i in permutation(len(raw.rows), mix_seed(cfg))[:n]]
+    tokenizer = load_tokenizer(cfg.model)
+    shown = []
+    for index, example in zip(
+        order, to_examples(cfg.task[task], raw.rows.select(order), raw.origin, order), strict=True
+    ):
+        messages = example["prompt"] + (example["completion"] if split == "train" else [])
+        text = tokenizer.apply_chat_template(messages, add_generation_prompt=split != "train", tokenize=False)
+        tokens = len(tokenizer(text, add_special_tokens=False)["input_ids"])
+        shown.append(
+            {
+                "row": index + 1,
+                "origin": raw.origin,
+                "text": text,
+                "tokens": tokens,
+                "answer": example["answer"],
+            }
+        )
+    return shown
+
+
+def _stats_configs(target: str, overrides: list[str]) -> list[tuple[str, Config]]:
+    from mixft.runner.catalog import group_options
+    from mixft.runner.grid import expand
+    from mixft.runner.runs import resolve, run_id
+    from mixft.runner.sweepfile import load_sweep
+
+    if target in group_options("mixture"):
+        cfg = resolve(load_config([f"mixture={target}", *overrides]))
+        return [(run_id(cfg), cfg)]
+    plan = expand(load_sweep(target), overrides)
+    return [(run.id, run.config) for run in plan.runs if run.role != "base"]
+
+
+def mixture_stats(target: str, overrides: list[str]) -> list[dict[str, Any]]:
+    """Manifest of every training mix of a mixture option or a sweep (tokenising what is not cached)."""
+    from mixft.runner.data.build import build_training_set
+    from mixft.runner.models import load_tokenizer
+
+    tokenizers: dict[str, Any] = {}
+    out = []
+    for rid, cfg in _stats_configs(target, overrides):
+        if cfg.model.name not in tokenizers:
+            tokenizers[cfg.model.name] = load_tokenizer(cfg.model)
+        built = build_training_set(cfg, tokenizers[cfg.model.name])
+        out.append(
+            {
+                "id": rid,
+                "model": cfg.model.name,
+                "tasks": list(cfg.mixture.tasks),
+                "regularizer": cfg.regularizer.name,
+                "seed": cfg.seed,
+                "cache_hits": built.cache_hits,
+                "manifest": built.manifest,
+            }
+        )
+    return out
+
+
+def validate_file(file: str, task: str) -> dict[str, Any]:
+    """Check every row of a local file against a task; the first bad row raises ConfigError."""
+    from mixft.runner.data.format import to_examples
+    from mixft.runner.data.sources import read_local
+
+    tasks = load_config([]).task
+    if task not in tasks:
+        raise unknown("task", task, tasks)
+    examples = to_examples(tasks[task], read_local(Path(file)), file)
+    labels = Counter(e["answer"] for e in examples) if tasks[task].labels else Counter()
+    return {"rows": len(examples), "labels": dict(sorted(labels.items()))}

@@ -1,0 +1,181 @@
+"""A task's raw rows for one split: from the Hugging Face hub, a local file, or the sample suite.
+
+run: mixft data show fpb -n 3    |    mixft data validate fpb_{split}.jsonl --task fpb
+
+Rows keep the source's own columns; `mixft.runner.data.format` maps them to prompts. Local files are
+checked line by line before `datasets` reads them, so that a bad byte or a broken JSON line is
+reported with its file and line instead of deep inside pyarrow.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mixft.runner.errors import ConfigError
+from mixft.runner.runs import canonical_json
+from mixft.runner.schema import DataConfig, TaskConfig
+
+SPLITS = ("train", "eval")
+# file suffix -> the `datasets` builder that reads it
+BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+
+
+@dataclass
+class RawSplit:
+    task: str
+    # train | eval
+    split: str
+    # a datasets.Dataset with the source's own columns
+    rows: Any
+    # where the rows came from: hub id and revision, a file path, or the sample suite
+    origin: str
+    # changes whenever the rows do
+    fingerprint: str
+
+
+def split_name(task: TaskConfig, split: str) -> str:
+    """The source's name for our split ("eval" -> "test" or "validation")."""
+    if split not in SPLITS:
+        raise ValueError(f"split must be one of {SPLITS}, got {split!r}")
+    name = task.source.train_split if split == "train" else task.source.eval_split
+    if name is None:
+        use = "trained on" if split == "train" else "scored"
+        raise ConfigError(f"task '{task.name}' has no {split} split, so it cannot be {use}")
+    return name
+
+
+def quiet_datasets() -> None:
+    """Silence `datasets` progress bars: one line per cached file would bury mixft's own output."""
+    from datasets.utils.logging import disable_progress_bar
+
+    disable_progress_bar()
+
+
+def load_split(task: TaskConfig, split: str, data: DataConfig) -> RawSplit:
+    """Load one split of a task from where its config (or `data.samples`) says."""
+    quiet_datasets()
+    name = split_name(task, split)
+    if data.samples:
+        raw = _from_samples(task, split, data)
+    elif task.source.path is not None:
+        raw = _from_file(task, split, name)
+    else:
+        raw = _from_hub(task, split, name)
+    if len(raw.rows) == 0:
+        raise ConfigError(f"{raw.origin}: no rows in the {split} split of task '{task.name}'")
+    return raw
+
+
+def _from_samples(task: TaskConfig, split: str, data: DataConfig) -> RawSplit:
+    from datasets import Dataset
+
+    from mixft.runner.data.samples import sample_rows
+
+    n = data.sample_train_rows if split == "train" else data.sample_eval_rows
+    rows = sample_rows(task.name, split, n)
+    digest = hashlib.sha256(canonical_json(rows).encode()).hexdigest()
+    return RawSplit(task.name, split, Dataset.from_list(rows), f"samples:{task.name}/{split}", digest)
+
+
+def local_path(task: TaskConfig, split_source_name: str) -> Path:
+    """The file of one split: `{split}` in source.path becomes the source's split name."""
+    template = task.source.path or ""
+    if "{split}" not in template:
+        other = (
+            task.source.eval_split
+            if split_source_name == task.source.train_split
+            else task.source.train_split
+        )
+        if other is not None and task.trainable and task.metric != "none":
+            raise ConfigError(
+                f"task '{task.name}': source.path {template} has no '{{split}}' placeholder, but the task "
+                f"has two splits; name the files like data/{task.name}_{{split}}.jsonl"
+            )
+    return Path(template.replace("{split}", split_source_name)).expanduser()
+
+
+def _from_file(task: TaskConfig, split: str, name: str) -> RawSplit:
+    path = local_path(task, name)
+    rows = read_local(path)
+    return RawSplit(task.name, split, rows, str(path), file_digest(path))
+
+
+def read_local(path: Path) -> Any:
+    """Read a jsonl/json/csv/parquet file into a Dataset after checking it line by line."""
+    from datasets import load_dataset
+
+    builder = BUILDERS.get(path.suffix.lower())
+    if builder is None:
+        raise ConfigError(f"{path}: unsupported file type; use one of {', '.join(BUILDERS)}")
+    if not path.is_file():
+        raise ConfigError(f"{path}: file not found")
+    if builder != "parquet":
+        text = _utf8(path)
+        if not text.strip():
+            raise ConfigError(f"{path}: no rows (the file is empty)")
+        if path.suffix.lower() == ".jsonl":
+            _check_jsonl(path, text)
+    try:
+        return load_dataset(builder, data_files=str(path), split="train")
+    except Exception as exc:  # datasets/pyarrow raise many types for unreadable files
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(f"{path}: cannot read as {builder}: {reason}") from None
+
+
+def _utf8(path: Path) -> str:
+    data = path.read_bytes()
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = data[: exc.start].count(b"\n") + 1
+        raise ConfigError(
+            f"{path}:{line}: not UTF-8 text (byte {data[exc.start]:#04x}); save it as UTF-8"
+        ) from None
+
+
+def _check_jsonl(path: Path, text: str) -> None:
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.strip():
+            continue
+        try:
+            row = json.loads(line)
+        except json.JSONDecodeError as exc:
+            raise ConfigError(f"{path}:{number}: malformed JSON line: {exc.msg}") from None
+        if not isinstance(row, dict):
+            raise ConfigError(f"{path}:{number}: each line must be a JSON object, got {type(row).__name__}")
+
+
+def file_digest(path: Path) -> str:
+    """SHA-256 of a file's bytes, read in 1 MiB blocks."""
+    digest = hashlib.sha256()
+    with path.open("rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _from_hub(task: TaskConfig, split: str, name: str) -> RawSplit:
+    from datasets import load_dataset
+
+    src = task.source
+    origin = (
+        f"hub:{src.hf_id}"
+        + (f"/{src.hf_config}" if src.hf_config else "")
+        + f"@{src.revision or 'main'}:{name}"
+    )
+    try:
+        rows = load_dataset(
+            src.hf_id, src.hf_config, split=name, revision=src.revision, token=os.environ.get("HF_TOKEN")
+        )
+    except Exception as exc:  # offline, gated, missing split: datasets raises many types
+        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise ConfigError(
+            f"task '{task.name}': cannot load {origin} ({reason}); point task.{task.name}.source.path "
+            "at a local copy, or use data.samples=true offline"
+        ) from None
+    return RawSplit(task.name, split, rows, origin, f"{origin}#{rows._fingerprint}")
