@@ -42,8 +42,10 @@ lint: $(STAMP)  ## Check style with ruff; changes nothing
 format: $(STAMP)  ## Fix style in place with ruff
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
-bench: $(STAMP)  ## Run the benchmarks in tests/bench and print their figures
-	$(OFFLINE) $(BIN)/python tests/bench/run.py
+bench: $(STAMP)  ## Run every benchmark in tests/bench and print its figures (fails if one misses its target)
+	@status=0; for script in tests/bench/*.py; do \
+	  echo "== $$script"; $(OFFLINE) $(BIN)/python $$script || status=1; \
+	done; exit $$status
 
 clean:  ## Remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

@@ -102,7 +102,7 @@ def task_table(tasks: dict[str, Any]) -> None:
 
     table = Table(title="tasks", title_justify="left")
     for column in ("task", "kind", "metric", "source", "splits", "training rows"):
-        table.add_column(column, overflow="fold")
+        table.add_column(column, overflow="fold", no_wrap=column == "task")
     for name, task in tasks.items():
         src = task.source
         source = src.path or (src.hf_id + (f" ({src.hf_config})" if src.hf_config else ""))

@@ -92,6 +92,40 @@ def ensure_tiny_tokenizer(build: LocalModelConfig) -> Path:
     return folder
 
 
+def _build_tiny_model(build: LocalModelConfig, tokenizer_dir: Path, folder: Path) -> None:
+    import torch
+    from transformers import AutoTokenizer, LlamaConfig, LlamaForCausalLM
+
+    tokenizer = AutoTokenizer.from_pretrained(str(tokenizer_dir))
+    config = LlamaConfig(
+        vocab_size=len(tokenizer),
+        hidden_size=build.hidden_size,
+        intermediate_size=build.intermediate_size,
+        num_hidden_layers=build.num_hidden_layers,
+        num_attention_heads=build.num_attention_heads,
+        num_key_value_heads=build.num_key_value_heads,
+        max_position_embeddings=build.max_position_embeddings,
+        bos_token_id=tokenizer.bos_token_id,
+        eos_token_id=tokenizer.eos_token_id,
+        pad_token_id=tokenizer.pad_token_id,
+        tie_word_embeddings=True,
+    )
+    torch.manual_seed(0)  # the same initial weights in every store
+    LlamaForCausalLM(config).save_pretrained(folder, safe_serialization=True)
+    tokenizer.save_pretrained(folder)
+
+
+def ensure_tiny_model(build: LocalModelConfig) -> Path:
+    """Build the tiny model (weights as safetensors, with its tokenizer) unless it is in the store."""
+    tokenizer_dir = ensure_tiny_tokenizer(build)
+    folder = tiny_dir(build) / "model"
+    with exclusive(folder):
+        if not folder.exists():
+            with building_dir(folder) as tmp:
+                _build_tiny_model(build, tokenizer_dir, tmp)
+    return folder
+
+
 def load_tokenizer(model: ModelConfig) -> Any:
     """The model's tokenizer, with its own chat template unless the config gives one.
 

@@ -9,12 +9,14 @@ source, what was requested and what was realised, in rows and tokens, with the s
 
 from __future__ import annotations
 
+import hashlib
 from dataclasses import dataclass
 from typing import Any
 
 from mixft.runner.data.cache import permutation, tokenized_source
 from mixft.runner.data.mixture import Allocation, allocate, apportion, pool_names, rows_for_tokens
 from mixft.runner.data.sources import RawSplit, load_split
+from mixft.runner.runs import canonical_json
 from mixft.runner.schema import Config
 
 MANIFEST_VERSION = 1
@@ -45,21 +47,28 @@ def _indices(rows: int, have: int) -> list[int]:
     return [i % have for i in range(rows)] if have else []
 
 
-def _row_counts(allocations: list[Allocation], tokens: dict[str, Any]) -> dict[str, int]:
+def column(rows: Any, name: str) -> list[Any]:
+    """One column as a list, read through Arrow (row-by-row access is ~100x slower)."""
+    return rows.with_format("arrow")[name].to_pylist()
+
+
+def _row_counts(allocations: list[Allocation], token_counts: dict[str, list[int]]) -> dict[str, int]:
     """Realised rows: the allocation, less the rows dropped as too long (proportionally when repeated)."""
     counts = {}
     for a in allocations:
-        kept = len(tokens[a.source])
+        kept = len(token_counts[a.source])
         counts[a.source] = min(a.rows, kept) if a.rows <= a.available else a.rows * kept // a.available
     return counts
 
 
-def _token_rows(cfg: Config, allocations: list[Allocation], tokens: dict[str, Any]) -> dict[str, int]:
+def _token_rows(
+    cfg: Config, allocations: list[Allocation], token_counts: dict[str, list[int]]
+) -> dict[str, int]:
     """Rows per source under a token budget: each source's share of tokens, scaled to the total."""
-    natural = {a.source: sum(list(tokens[a.source]["n_tokens"])[: a.rows]) for a in allocations}
+    natural = {a.source: sum(token_counts[a.source][: a.rows]) for a in allocations}
     targets = apportion([float(v) for v in natural.values()], cfg.mixture.budget.total or 0)
     return {
-        name: rows_for_tokens(list(tokens[name]["n_tokens"]), target, cfg.mixture.max_repeat)
+        name: rows_for_tokens(token_counts[name], target, cfg.mixture.max_repeat)
         for name, target in zip(natural, targets, strict=True)
     }
 
@@ -78,7 +87,7 @@ def build_training_set(cfg: Config, tokenizer: Any) -> TrainingSet:
 
     seed = mix_seed(cfg)
     raws = load_train_splits(cfg)
-    allocations = allocate(cfg, {name: len(raw.rows) for name, raw in raws.items()})
+    allocations = allocate(cfg, {name: raw.num_rows for name, raw in raws.items()})
     cached = {
         a.source: tokenized_source(
             raws[a.source],
@@ -91,15 +100,24 @@ def build_training_set(cfg: Config, tokenizer: Any) -> TrainingSet:
         for a in allocations
     }
     tokens = {name: c.rows for name, c in cached.items()}
+    counts = {name: column(c.rows, "n_tokens") for name, c in cached.items()}
     token_budget = cfg.mixture.budget.unit == "tokens" and cfg.mixture.budget.total is not None
-    rows = _token_rows(cfg, allocations, tokens) if token_budget else _row_counts(allocations, tokens)
+    rows = _token_rows(cfg, allocations, counts) if token_budget else _row_counts(allocations, counts)
     parts = []
     for a in allocations:
-        picked = tokens[a.source].select(_indices(rows[a.source], len(tokens[a.source])))
-        parts.append(picked.add_column("source", [a.source] * len(picked)))
+        # explicit fingerprints: datasets would otherwise hash every index list through dill
+        tag = f"{cached[a.source].key[:24]}-{rows[a.source]}"
+        picked = tokens[a.source].select(_indices(rows[a.source], len(tokens[a.source])), new_fingerprint=tag)
+        parts.append(picked.add_column("source", [a.source] * len(picked), new_fingerprint=f"{tag}-src"))
     mixed = concatenate_datasets(parts)
-    mixed = mixed.select([int(i) for i in permutation(len(mixed), seed)])
-    manifest = make_manifest(cfg, raws, allocations, tokens, rows, seed)
+    order = [int(i) for i in permutation(len(mixed), seed)]
+    mixed = mixed.select(
+        order,
+        new_fingerprint=hashlib.sha256(
+            canonical_json([p._fingerprint for p in parts] + [seed]).encode()
+        ).hexdigest(),
+    )
+    manifest = make_manifest(cfg, raws, allocations, counts, rows, seed)
     return TrainingSet(mixed, manifest, sum(c.hit for c in cached.values()))
 
 
@@ -107,7 +125,7 @@ def make_manifest(
     cfg: Config,
     raws: dict[str, RawSplit],
     allocations: list[Allocation],
-    tokens: dict[str, Any],
+    token_counts: dict[str, list[int]],
     rows: dict[str, int],
     seed: int,
 ) -> dict[str, Any]:
@@ -115,7 +133,7 @@ def make_manifest(
     total_rows = sum(rows.values())
     sources = {}
     for a in allocations:
-        counts = list(tokens[a.source]["n_tokens"])
+        counts = token_counts[a.source]
         taken = _indices(rows[a.source], len(counts))
         sources[a.source] = {
             "role": a.role,

@@ -111,7 +111,7 @@ def tokenized_source(
     """
     from datasets import Dataset, load_from_disk
 
-    n = min(n, len(raw.rows))
+    n = min(n, raw.num_rows)
     key = cache_key(raw, task, tokenizer, max_length, seed, n)
     folder = entry_dir(task.name, key)
     if folder.exists():
@@ -119,7 +119,7 @@ def tokenized_source(
     with exclusive(folder):
         if folder.exists():  # another process built it while we waited
             return TokenizedSource(load_from_disk(str(folder)), key, hit=True)
-        order = [int(i) for i in permutation(len(raw.rows), seed)[:n]]
+        order = [int(i) for i in permutation(raw.num_rows, seed)[:n]]
         examples = to_examples(task, raw.rows.select(order), raw.origin, indices=order)
         tokens = Dataset.from_dict(tokenize_examples(examples, tokenizer, max_length))
         with building_dir(folder) as tmp:

@@ -29,7 +29,7 @@ def show_examples(task: str, n: int, split: str, overrides: list[str]) -> list[d
     if task not in cfg.task:
         raise unknown("task", task, cfg.task)
     raw = load_split(cfg.task[task], split, cfg.data)
-    order = [int(i) for i in permutation(len(raw.rows), mix_seed(cfg))[:n]]
+    order = [int(i) for i in permutation(raw.num_rows, mix_seed(cfg))[:n]]
     tokenizer = load_tokenizer(cfg.model)
     shown = []
     for index, example in zip(

@@ -12,7 +12,8 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-from dataclasses import dataclass
+from collections.abc import Callable
+from functools import cached_property
 from pathlib import Path
 from typing import Any
 
@@ -25,17 +26,26 @@ SPLITS = ("train", "eval")
 BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
 
 
-@dataclass
 class RawSplit:
-    task: str
-    # train | eval
-    split: str
-    # a datasets.Dataset with the source's own columns
-    rows: Any
-    # where the rows came from: hub id and revision, a file path, or the sample suite
-    origin: str
-    # changes whenever the rows do
-    fingerprint: str
+    """One split of a task's source; `rows` loads on first use (the sample suite is generated then)."""
+
+    def __init__(
+        self, task: str, split: str, origin: str, fingerprint: str, num_rows: int, load: Callable[[], Any]
+    ) -> None:
+        self.task = task
+        # train | eval
+        self.split = split
+        # where the rows came from: hub id and revision, a file path, or the sample suite
+        self.origin = origin
+        # changes whenever the rows do
+        self.fingerprint = fingerprint
+        self.num_rows = num_rows
+        self._load = load
+
+    @cached_property
+    def rows(self) -> Any:
+        """A datasets.Dataset with the source's own columns."""
+        return self._load()
 
 
 def split_name(task: TaskConfig, split: str) -> str:
@@ -66,7 +76,7 @@ def load_split(task: TaskConfig, split: str, data: DataConfig) -> RawSplit:
         raw = _from_file(task, split, name)
     else:
         raw = _from_hub(task, split, name)
-    if len(raw.rows) == 0:
+    if raw.num_rows == 0:
         raise ConfigError(f"{raw.origin}: no rows in the {split} split of task '{task.name}'")
     return raw
 
@@ -74,12 +84,21 @@ def load_split(task: TaskConfig, split: str, data: DataConfig) -> RawSplit:
 def _from_samples(task: TaskConfig, split: str, data: DataConfig) -> RawSplit:
     from datasets import Dataset
 
-    from mixft.runner.data.samples import sample_rows
+    from mixft.runner.data import sample_text, samples
 
     n = data.sample_train_rows if split == "train" else data.sample_eval_rows
-    rows = sample_rows(task.name, split, n)
-    digest = hashlib.sha256(canonical_json(rows).encode()).hexdigest()
-    return RawSplit(task.name, split, Dataset.from_list(rows), f"samples:{task.name}/{split}", digest)
+    # the rows follow from the generator's code and its arguments: hash those, not the rows
+    code = [file_digest(Path(module.__file__ or "")) for module in (samples, sample_text)]
+    digest = hashlib.sha256(canonical_json([code, task.name, split, n]).encode()).hexdigest()
+    origin = f"samples:{task.name}/{split}"
+    return RawSplit(
+        task.name,
+        split,
+        origin,
+        digest,
+        n,
+        lambda: Dataset.from_list(samples.sample_rows(task.name, split, n)),
+    )
 
 
 def local_path(task: TaskConfig, split_source_name: str) -> Path:
@@ -102,7 +121,7 @@ def local_path(task: TaskConfig, split_source_name: str) -> Path:
 def _from_file(task: TaskConfig, split: str, name: str) -> RawSplit:
     path = local_path(task, name)
     rows = read_local(path)
-    return RawSplit(task.name, split, rows, str(path), file_digest(path))
+    return RawSplit(task.name, split, str(path), file_digest(path), len(rows), lambda: rows)
 
 
 def read_local(path: Path) -> Any:
@@ -178,4 +197,4 @@ def _from_hub(task: TaskConfig, split: str, name: str) -> RawSplit:
             f"task '{task.name}': cannot load {origin} ({reason}); point task.{task.name}.source.path "
             "at a local copy, or use data.samples=true offline"
         ) from None
-    return RawSplit(task.name, split, rows, origin, f"{origin}#{rows._fingerprint}")
+    return RawSplit(task.name, split, origin, f"{origin}#{rows._fingerprint}", len(rows), lambda: rows)

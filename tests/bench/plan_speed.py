@@ -1,6 +1,6 @@
 """Planning benchmarks: wall time of mixft commands, each against a baseline timed in the same run.
 
-run: make bench    (or: python tests/bench/run.py --repeat 5)
+run: make bench    (or: python tests/bench/plan_speed.py --repeat 5)
 
 Baselines: a bare interpreter start for `mixft --help`, and "one Hydra compose per run" (the
 straightforward way to resolve every run of a grid) for the plans.
