@@ -61,16 +61,46 @@ def _row_counts(allocations: list[Allocation], token_counts: dict[str, list[int]
     return counts
 
 
-def _token_rows(
+def _token_targets(
     cfg: Config, allocations: list[Allocation], token_counts: dict[str, list[int]]
-) -> dict[str, int]:
-    """Rows per source under a token budget: each source's share of tokens, scaled to the total."""
+) -> dict[str, int] | None:
+    """Tokens per source under a token budget (each source's natural share of the total); else None."""
+    if cfg.mixture.budget.unit != "tokens" or cfg.mixture.budget.total is None:
+        return None
     natural = {a.source: sum(token_counts[a.source][: a.rows]) for a in allocations}
-    targets = apportion([float(v) for v in natural.values()], cfg.mixture.budget.total or 0)
+    return dict(
+        zip(natural, apportion([float(v) for v in natural.values()], cfg.mixture.budget.total), strict=True)
+    )
+
+
+def _tokenized(cfg: Config, raws: dict[str, RawSplit], allocations: list[Allocation], tokenizer: Any) -> dict:
+    """The cached (or newly tokenised) rows every allocation draws from."""
     return {
-        name: rows_for_tokens(token_counts[name], target, cfg.mixture.max_repeat)
-        for name, target in zip(natural, targets, strict=True)
+        a.source: tokenized_source(
+            raws[a.source],
+            cfg.task[a.source],
+            tokenizer,
+            cfg.training.max_length,
+            mix_seed(cfg),
+            min(a.rows, a.available),
+        )
+        for a in allocations
     }
+
+
+def _mix(cached: dict, rows: dict[str, int], seed: int) -> Any:
+    """Each source's first rows (cycling when upsampled), concatenated in name order, shuffled once."""
+    from datasets import concatenate_datasets
+
+    parts = []
+    for name, source in cached.items():
+        # explicit fingerprints: datasets would otherwise hash every index list through dill
+        tag = f"{source.key[:24]}-{rows[name]}"
+        picked = source.rows.select(_indices(rows[name], len(source.rows)), new_fingerprint=tag)
+        parts.append(picked.add_column("source", [name] * len(picked), new_fingerprint=f"{tag}-src"))
+    mixed = concatenate_datasets(parts)
+    tag = hashlib.sha256(canonical_json([p._fingerprint for p in parts] + [seed]).encode()).hexdigest()
+    return mixed.select([int(i) for i in permutation(len(mixed), seed)], new_fingerprint=tag)
 
 
 def build_training_set(cfg: Config, tokenizer: Any) -> TrainingSet:
@@ -83,42 +113,17 @@ def build_training_set(cfg: Config, tokenizer: Any) -> TrainingSet:
     Returns:
         The shuffled training rows and the manifest describing them.
     """
-    from datasets import concatenate_datasets
-
-    seed = mix_seed(cfg)
     raws = load_train_splits(cfg)
     allocations = allocate(cfg, {name: raw.num_rows for name, raw in raws.items()})
-    cached = {
-        a.source: tokenized_source(
-            raws[a.source],
-            cfg.task[a.source],
-            tokenizer,
-            cfg.training.max_length,
-            seed,
-            min(a.rows, a.available),
-        )
-        for a in allocations
-    }
-    tokens = {name: c.rows for name, c in cached.items()}
+    cached = _tokenized(cfg, raws, allocations, tokenizer)
     counts = {name: column(c.rows, "n_tokens") for name, c in cached.items()}
-    token_budget = cfg.mixture.budget.unit == "tokens" and cfg.mixture.budget.total is not None
-    rows = _token_rows(cfg, allocations, counts) if token_budget else _row_counts(allocations, counts)
-    parts = []
-    for a in allocations:
-        # explicit fingerprints: datasets would otherwise hash every index list through dill
-        tag = f"{cached[a.source].key[:24]}-{rows[a.source]}"
-        picked = tokens[a.source].select(_indices(rows[a.source], len(tokens[a.source])), new_fingerprint=tag)
-        parts.append(picked.add_column("source", [a.source] * len(picked), new_fingerprint=f"{tag}-src"))
-    mixed = concatenate_datasets(parts)
-    order = [int(i) for i in permutation(len(mixed), seed)]
-    mixed = mixed.select(
-        order,
-        new_fingerprint=hashlib.sha256(
-            canonical_json([p._fingerprint for p in parts] + [seed]).encode()
-        ).hexdigest(),
-    )
-    manifest = make_manifest(cfg, raws, allocations, counts, rows, seed)
-    return TrainingSet(mixed, manifest, sum(c.hit for c in cached.values()))
+    targets = _token_targets(cfg, allocations, counts)
+    if targets is None:
+        rows = _row_counts(allocations, counts)
+    else:
+        rows = {name: rows_for_tokens(counts[name], t, cfg.mixture.max_repeat) for name, t in targets.items()}
+    manifest = make_manifest(cfg, raws, allocations, counts, rows, targets or {})
+    return TrainingSet(_mix(cached, rows, mix_seed(cfg)), manifest, sum(c.hit for c in cached.values()))
 
 
 def make_manifest(
@@ -127,7 +132,7 @@ def make_manifest(
     allocations: list[Allocation],
     token_counts: dict[str, list[int]],
     rows: dict[str, int],
-    seed: int,
+    token_targets: dict[str, int],
 ) -> dict[str, Any]:
     """What the mix asked for and what it got, per source, in rows and tokens."""
     total_rows = sum(rows.values())
@@ -144,13 +149,14 @@ def make_manifest(
             "realised_rows": rows[a.source],
             "dropped_too_long": min(a.rows, a.available) - len(counts),
             "repeats": round(rows[a.source] / a.available, 4) if a.available else 0.0,
+            "requested_tokens": token_targets.get(a.source),
             "tokens": sum(counts[i] for i in taken),
             "share_requested": a.share_requested,
             "share_realised": round(rows[a.source] / total_rows, 6) if total_rows else 0.0,
         }
     return {
         "version": MANIFEST_VERSION,
-        "seed": seed,
+        "seed": mix_seed(cfg),
         "max_length": cfg.training.max_length,
         "budget": {"unit": cfg.mixture.budget.unit, "total": cfg.mixture.budget.total},
         "max_repeat": cfg.mixture.max_repeat,

@@ -154,3 +154,41 @@ def test_cache_keys_are_stable_across_processes(tokenizer):
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
     assert out.stdout.strip().splitlines()[-1] == key
+
+
+def test_a_token_budget_sets_the_total_tokens(tokenizer):
+    cfg = resolve(
+        load_config(
+            [
+                "data.samples=true",
+                "mixture.tasks=[fpb,headline]",
+                "mixture.budget.unit=tokens",
+                "mixture.budget.total=20000",
+            ]
+        )
+    )
+    manifest = build_training_set(cfg, tokenizer).manifest
+    requested = {n: s["requested_tokens"] for n, s in manifest["sources"].items()}
+    assert sum(requested.values()) == 20000
+    for src in manifest["sources"].values():
+        # rows are whole: the realised tokens reach the request within one row's tokens
+        assert src["requested_tokens"] <= src["tokens"] < src["requested_tokens"] + 200
+        assert src["realised_rows"] < src["available_rows"]
+
+
+def test_upsampling_repeats_rows_within_max_repeat(tokenizer):
+    cfg = resolve(
+        load_config(
+            [
+                "data.samples=true",
+                "mixture.tasks=[fpb,headline]",
+                "+mixture.shares.fpb=0.75",
+                "+mixture.shares.headline=0.25",
+                "mixture.max_repeat=2",
+            ]
+        )
+    )
+    built = build_training_set(cfg, tokenizer)
+    fpb = built.manifest["sources"]["fpb"]
+    assert fpb["requested_rows"] == 768 and fpb["realised_rows"] == 768 and fpb["repeats"] == 1.5
+    assert Counter(built.rows["source"])["fpb"] == 768
