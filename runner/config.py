@@ -28,6 +28,7 @@ from omegaconf.errors import OmegaConfBaseException
 from mixft.runner.catalog import group_options, load_tasks
 from mixft.runner.compose import compose, describe_error
 from mixft.runner.errors import ConfigError, did_you_mean, unknown
+from mixft.runner.rundir import SECRET_NAME
 from mixft.runner.runs import sort_task_lists
 from mixft.runner.schema import GROUPS, Config
 from mixft.runner.validate import validate_config, validate_run
@@ -70,6 +71,11 @@ def check_override(override: Override, allow_sweep: bool = False) -> None:
     if override.package is not None or "/" in key:
         raise unknown("config group", key.split("@")[0], GROUPS)
     _check_key(key)
+    if SECRET_NAME.search(key.rsplit(".", 1)[-1]):
+        raise ConfigError(
+            f"'{key}' looks like a secret: pass tokens through the environment (HF_TOKEN, WANDB_API_KEY), "
+            "never as overrides, which are saved with the run"
+        )
     if (override.is_add() or override.is_force_add()) and not _inside_dict(key):
         raise ConfigError(
             f"'{text}' adds a key that the schema does not declare, so it would be dropped; "

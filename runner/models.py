@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import hashlib
+import logging
 import os
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,8 @@ from mixft.runner.errors import ConfigError
 from mixft.runner.paths import store_root
 from mixft.runner.runs import canonical_json
 from mixft.runner.schema import LocalModelConfig, ModelConfig
+
+log = logging.getLogger(__name__)
 
 # Special tokens of the tiny model's chat format.
 SPECIAL = {"pad": "<|pad|>", "bos": "<|bos|>", "eos": "<|end|>", "unk": "<|unk|>"}
@@ -177,3 +180,54 @@ def tokenizer_fingerprint(tokenizer: Any) -> str:
     # serialising a large vocabulary costs ~50 ms: remember it (the template may still change)
     tokenizer._mixft_fingerprint = (tokenizer.chat_template, digest)
     return digest
+
+
+def _attention(model: ModelConfig) -> str:
+    """The configured attention kernel, or sdpa where flash-attention cannot run (no CUDA, not installed)."""
+    import importlib.util
+
+    import torch
+
+    if model.attn_implementation == "flash_attention_2" and not (
+        torch.cuda.is_available() and importlib.util.find_spec("flash_attn") is not None
+    ):
+        log.warning("model %s: flash_attention_2 needs CUDA and flash-attn here; using sdpa", model.name)
+        return "sdpa"
+    return model.attn_implementation
+
+
+def load_model(model: ModelConfig, quantization: Any = None) -> Any:
+    """The causal LM of a model config: weights as safetensors, remote code only when the config allows.
+
+    Args:
+        model: The model config (hub id and revision, or a local build).
+        quantization: A transformers quantization config (QLoRA), or None.
+
+    Raises:
+        ConfigError: when the weights cannot be loaded.
+    """
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = "auto" if model.dtype == "auto" else getattr(torch, model.dtype)
+    kwargs: dict[str, Any] = {
+        "dtype": dtype,
+        "attn_implementation": _attention(model),
+        "use_safetensors": True,
+    }
+    if model.build is not None:
+        source = str(ensure_tiny_model(model.build))
+    else:
+        source = model.hf_id or ""
+        kwargs |= {
+            "revision": model.revision,
+            "trust_remote_code": model.trust_remote_code,
+            "token": os.environ.get("HF_TOKEN"),
+        }
+    if quantization is not None:
+        kwargs["quantization_config"] = quantization
+    try:
+        return AutoModelForCausalLM.from_pretrained(source, **kwargs)
+    except (OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise ConfigError(f"model '{model.name}': cannot load {source} ({reason})") from None

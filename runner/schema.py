@@ -152,7 +152,7 @@ class DataConfig:
     # true: the offline sample suite (no network) instead of each task's own source
     samples: bool = False
     # rows the sample suite makes per task and split
-    sample_train_rows: int = 512
+    sample_train_rows: int = 256
     sample_eval_rows: int = 128
 
 

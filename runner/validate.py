@@ -8,6 +8,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 from mixft.runner.errors import ConfigError, unknown
+from mixft.runner.rundir import SECRET_NAME
 from mixft.runner.schema import Config, MixtureConfig, TaskConfig
 
 TASK_KINDS = ("classification", "numeric_qa", "generation")
@@ -126,6 +127,11 @@ def validate_config(cfg: Config) -> None:
     for rule in t.epochs_by_sources:
         _positive("training.epochs_by_sources num_train_epochs", rule.num_train_epochs)
         _positive("training.epochs_by_sources max_sources", rule.max_sources)
+    for name in t.sft_kwargs:
+        if SECRET_NAME.search(name):
+            raise ConfigError(
+                f"training.sft_kwargs.{name} looks like a secret; pass it through the environment"
+            )
     if t.deepspeed is not None:
         _choice("training.deepspeed", t.deepspeed, DEEPSPEED_CONFIGS)
     _choice("tracker.name", cfg.tracker.name, TRACKERS)

@@ -82,7 +82,7 @@ def test_the_manifest_matches_the_rows(tokenizer):
         assert src["tokens"] == sum(picked)
         assert src["fingerprint"] and src["origin"].startswith("samples:")
     assert manifest["total_rows"] == len(rows) and manifest["seed"] == 3
-    assert manifest["sources"]["orca_math"]["requested_rows"] == 512  # 0.5 x (512 + 512)
+    assert manifest["sources"]["orca_math"]["requested_rows"] == 256  # 0.5 x (256 + 256)
 
 
 def test_the_mix_is_the_same_in_another_process(tokenizer, tmp_path):
@@ -139,7 +139,7 @@ def test_a_crash_while_writing_leaves_no_entry(tokenizer, monkeypatch):
     entries = list((cache_module.store_root() / "cache" / "tokens").glob("twitter_sa-*"))
     assert all(not p.name.startswith(".") for p in entries) and not entries
     rebuilt = build_training_set(cfg, tokenizer)
-    assert rebuilt.cache_hits == 0 and len(rebuilt.rows) == 512
+    assert rebuilt.cache_hits == 0 and len(rebuilt.rows) == 256
 
 
 def test_cache_keys_are_stable_across_processes(tokenizer):
@@ -190,5 +190,6 @@ def test_upsampling_repeats_rows_within_max_repeat(tokenizer):
     )
     built = build_training_set(cfg, tokenizer)
     fpb = built.manifest["sources"]["fpb"]
-    assert fpb["requested_rows"] == 768 and fpb["realised_rows"] == 768 and fpb["repeats"] == 1.5
-    assert Counter(built.rows["source"])["fpb"] == 768
+    # 75% of the 512 task rows is 384: 1.5 passes over fpb's 256 sample rows
+    assert fpb["requested_rows"] == 384 and fpb["realised_rows"] == 384 and fpb["repeats"] == 1.5
+    assert Counter(built.rows["source"])["fpb"] == 384

@@ -1,0 +1,54 @@
+"""`mixft run`: train and evaluate one resolved config, and say where its results are.
+
+run: mixft run model=tiny data.samples=true mixture.tasks=[fpb] --format json
+"""
+
+from __future__ import annotations
+
+import json
+from typing import Annotated
+
+import typer
+
+from mixft.cli.plan import Format
+
+
+def run(
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="Overrides, e.g. model=tiny mixture.tasks=[fpb].")
+    ] = None,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="table (lines) or json.")] = Format.table,
+) -> None:
+    """Run one config to completion (a done run is not run again) and print its results."""
+    from mixft.runner import rundir
+    from mixft.runner.entry import execute, prepare
+    from mixft.runner.errors import ConfigError
+    from mixft.runner.paths import run_dir
+
+    rid, _ = prepare(overrides or [])
+    try:
+        outcome = execute(rid)
+    except ConfigError:
+        raise
+    except Exception:
+        last = (rundir.read_status(run_dir(rid)).get("error") or "").strip().splitlines()[-1:] or [
+            "unknown error"
+        ]
+        typer.secho(f"run {rid} failed: {last[0]} (see {run_dir(rid)}/status.json)", err=True, fg="red")
+        raise typer.Exit(code=1) from None
+    if fmt == Format.json:
+        typer.echo(
+            json.dumps(
+                {
+                    "id": rid,
+                    "run_dir": str(outcome.run_dir),
+                    "status": outcome.state,
+                    "metrics": outcome.metrics,
+                },
+                indent=2,
+            )
+        )
+        return
+    typer.echo(f"run {rid}: {outcome.state}  ({outcome.run_dir})")
+    for key, value in sorted(outcome.metrics.items()):
+        typer.echo(f"  {key:<40} {value:.4g}")

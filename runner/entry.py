@@ -1,0 +1,153 @@
+"""The entry point every executor calls: run one planned run, by id, to completion.
+
+run: python -m mixft.runner.entry RUN_ID [--sweep NAME]    (the run dir must hold its overrides.yaml)
+
+It rebuilds the config from the run's overrides, checks that it still has the planned id, then:
+data -> train (resuming from the last checkpoint) -> evaluate -> metrics.json -> tracker -> done.
+A failure marks the run failed with its error tail; SIGTERM or Ctrl-C marks it interrupted.
+"""
+
+from __future__ import annotations
+
+import argparse
+import logging
+import signal
+import sys
+import traceback
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+
+from mixft.runner import rundir
+from mixft.runner.atomic import write_json
+from mixft.runner.config import load_config
+from mixft.runner.errors import ConfigError
+from mixft.runner.paths import run_dir
+from mixft.runner.runs import resolve, role_of, run_id
+from mixft.runner.schema import Config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Outcome:
+    id: str
+    run_dir: Path
+    state: str
+    metrics: dict[str, float]
+
+
+def prepare(overrides: list[str], sweep: str | None = None) -> tuple[str, Config]:
+    """Resolve a run from its overrides and write its run files (pending if new); return id and config."""
+    cfg = resolve(load_config(overrides))
+    rid = run_id(cfg)
+    rundir.write_run_files(run_dir(rid), cfg, overrides, rid, role_of(cfg), sweep)
+    return rid, cfg
+
+
+def _load(rid: str) -> Config:
+    folder = run_dir(rid)
+    if not (folder / "overrides.yaml").exists():
+        raise ConfigError(f"run {rid}: no {folder}/overrides.yaml; plan or prepare the run first")
+    overrides = yaml.safe_load((folder / "overrides.yaml").read_text(encoding="utf-8")) or []
+    cfg = resolve(load_config(overrides))
+    if run_id(cfg) != rid:
+        raise ConfigError(
+            f"run {rid}: its overrides now resolve to run {run_id(cfg)} (configs changed); re-plan it"
+        )
+    return cfg
+
+
+class Interrupted(BaseException):
+    """SIGTERM (preemption, scancel, a second Ctrl-C upstream): stop and mark the run interrupted."""
+
+
+def _raise_interrupted(signum: int, frame: Any) -> None:
+    raise Interrupted(f"signal {signum}")
+
+
+def _work(cfg: Config, rid: str, folder: Path, tracker: Any) -> dict[str, float]:
+    from mixft.runner.data.build import build_training_set
+    from mixft.runner.evaluate import evaluate_run
+    from mixft.runner.models import load_model, load_tokenizer
+
+    tokenizer = load_tokenizer(cfg.model)
+    metrics: dict[str, float] = {}
+    if role_of(cfg) == "base":
+        model = load_model(cfg.model)
+    else:
+        from mixft.runner.train import train
+
+        built = build_training_set(cfg, tokenizer)
+        write_json(folder / "manifest.json", built.manifest)
+        trained = train(cfg, built.rows, tokenizer, folder, tracker.report_to)
+        model, metrics = (
+            trained.model,
+            {**trained.metrics, "train/resumed_from_step": float(trained.resumed_from_step)},
+        )
+    metrics |= evaluate_run(cfg, model, tokenizer, folder)
+    return metrics
+
+
+def execute(rid: str, sweep: str | None = None) -> Outcome:
+    """Run a prepared run to completion (a done run is returned as it is).
+
+    Raises:
+        ConfigError: when the run dir is missing or its config no longer resolves to `rid`.
+    """
+    from mixft.runner.tracking import make_tracker
+
+    folder = run_dir(rid)
+    cfg = _load(rid)
+    state = rundir.read_status(folder)["state"]
+    if state == "done":
+        return Outcome(rid, folder, "done", rundir.read_json(folder / "metrics.json") or {})
+    if state == "running":  # the previous attempt died without a word (SIGKILL, power loss)
+        rundir.set_state(folder, "interrupted", "the previous attempt ended without recording its state")
+    rundir.set_state(folder, "running")
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
+    tracker = make_tracker(cfg, rid, folder, role_of(cfg), sweep)
+    ok = False
+    try:
+        tracker.start()
+        metrics = _work(cfg, rid, folder, tracker)
+        write_json(folder / "metrics.json", metrics)
+        tracker.log_summary(metrics)
+        rundir.set_state(folder, "done")
+        ok = True
+        return Outcome(rid, folder, "done", metrics)
+    except (KeyboardInterrupt, Interrupted) as exc:
+        rundir.set_state(folder, "interrupted", f"{type(exc).__name__}: {exc}")
+        raise
+    except BaseException:
+        rundir.set_state(folder, "failed", traceback.format_exc())
+        raise
+    finally:
+        tracker.finish(ok)
+        signal.signal(signal.SIGTERM, previous)
+
+
+def main(argv: list[str] | None = None) -> int:
+    """`python -m mixft.runner.entry RUN_ID`: exit 0 done, 1 failed, 2 bad input, 130 interrupted."""
+    parser = argparse.ArgumentParser(description="Run one planned mixft run by id.")
+    parser.add_argument("run_id")
+    parser.add_argument("--sweep", default=None)
+    args = parser.parse_args(argv)
+    logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    try:
+        execute(args.run_id, args.sweep)
+    except ConfigError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return 2
+    except (KeyboardInterrupt, Interrupted):
+        return 130
+    except Exception:
+        traceback.print_exc()
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

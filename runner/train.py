@@ -1,0 +1,130 @@
+"""Train one run with TRL's SFTTrainer, resuming from its last checkpoint when there is one.
+
+run: mixft run model=tiny data.samples=true mixture.tasks=[fpb]
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import shutil
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from mixft.runner.atomic import building_dir
+from mixft.runner.models import load_model
+from mixft.runner.schema import Config
+from mixft.runner.trl_adapter import lora_config, quantization_config, to_sft_config
+
+log = logging.getLogger(__name__)
+
+
+@dataclass
+class Trained:
+    model: Any
+    metrics: dict[str, float]
+    # the optimizer step training restarted from (0 for a fresh start)
+    resumed_from_step: int
+
+
+def json_log_callback(path: Path) -> Any:
+    """A TrainerCallback appending every trainer log as one JSON line (kept even if the run dies)."""
+    from transformers import TrainerCallback
+
+    class JsonLog(TrainerCallback):
+        def on_log(
+            self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any
+        ) -> None:
+            if logs and state.is_world_process_zero:
+                with path.open("a", encoding="utf-8") as handle:
+                    handle.write(json.dumps({"step": state.global_step, **logs}) + "\n")
+
+    return JsonLog()
+
+
+def last_checkpoint(folder: Path) -> tuple[str | None, int]:
+    """The newest complete checkpoint in `folder` and its step, or (None, 0).
+
+    The trainer writes trainer_state.json last, so a checkpoint without a readable one was cut off
+    mid-save (a kill or a full disk): it is removed, and the one before it is used.
+    """
+    steps = sorted(
+        (
+            int(p.name.rsplit("-", 1)[1])
+            for p in folder.glob("checkpoint-*")
+            if p.name.rsplit("-", 1)[1].isdigit()
+        ),
+        reverse=True,
+    )
+    for step in steps:
+        path = folder / f"checkpoint-{step}"
+        try:
+            json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
+        except (OSError, ValueError):
+            log.warning("removing incomplete checkpoint %s", path)
+            shutil.rmtree(path, ignore_errors=True)
+            continue
+        return str(path), step
+    return None, 0
+
+
+def _train_rows(cfg: Config, rows: Any) -> Any:
+    rows = rows.select_columns(["input_ids", "labels"])
+    if not cfg.training.assistant_only_loss:  # loss on every token, prompt included
+        rows = rows.map(lambda row: {"labels": row["input_ids"]})
+    return rows
+
+
+def _loss_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
+    losses = [entry["loss"] for entry in history if "loss" in entry]
+    return {"train/first_loss": losses[0], "train/last_loss": losses[-1]} if losses else {}
+
+
+def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str) -> Trained:
+    """Fine-tune the run's model on its mix and save the final weights (or LoRA adapter) to run_dir/model.
+
+    Args:
+        cfg: The resolved run config.
+        rows: The training mix (input_ids, labels), from `build_training_set`.
+        tokenizer: The model's tokenizer.
+        run_dir: The run directory; checkpoints go to run_dir/checkpoints.
+        report_to: "wandb" or "none".
+    """
+    from trl import SFTTrainer
+
+    checkpoints = run_dir / "checkpoints"
+    n_sources = len(cfg.mixture.tasks) + len(cfg.regularizer.sources)
+    args = to_sft_config(cfg, checkpoints, n_sources, report_to)
+    model = load_model(cfg.model, quantization_config(cfg))
+    trainer = SFTTrainer(
+        model=model,
+        args=args,
+        train_dataset=_train_rows(cfg, rows),
+        processing_class=tokenizer,
+        peft_config=lora_config(cfg),
+        callbacks=[json_log_callback(run_dir / "train.log")],
+    )
+    from transformers import PrinterCallback
+
+    trainer.remove_callback(PrinterCallback)  # logs go to train.log (and W&B), not to stdout
+    resume, step = last_checkpoint(checkpoints)
+    if resume:
+        log.info("resuming from %s (step %d)", resume, step)
+    result = trainer.train(resume_from_checkpoint=resume)
+    final = run_dir / "model"
+    if final.exists():
+        shutil.rmtree(final)
+    with building_dir(final) as tmp:
+        trainer.save_model(str(tmp))
+        tokenizer.save_pretrained(str(tmp))
+    if cfg.training.save_final_only:
+        shutil.rmtree(checkpoints, ignore_errors=True)
+    metrics = {
+        "train/loss": float(result.training_loss),
+        "train/steps": float(trainer.state.global_step),
+        "train/runtime_s": float(result.metrics.get("train_runtime", 0.0)),
+        "train/examples": float(len(rows)),
+        **_loss_metrics(trainer.state.log_history),
+    }
+    return Trained(trainer.model, metrics, step)

@@ -1,0 +1,140 @@
+"""The one place that maps mixft's training config onto TRL's `SFTConfig` and PEFT's `LoraConfig`.
+
+run: mixft run training=lora model=tiny data.samples=true mixture.tasks=[fpb]
+
+TRL and transformers rename arguments between releases; keeping the mapping here means such churn
+touches one file.
+"""
+
+from __future__ import annotations
+
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from mixft.runner.errors import ConfigError
+from mixft.runner.schema import Config, TrainingConfig
+
+DEEPSPEED_PACKAGE = "mixft.conf.accelerate"
+
+
+def epochs_and_warmup(training: TrainingConfig, n_sources: int) -> tuple[float, int]:
+    """Epochs and warm-up steps for a mix of `n_sources` sources (the study: <= 3 -> 3 epochs, else 2 + 10)."""
+    for rule in training.epochs_by_sources:
+        if rule.max_sources is None or n_sources <= rule.max_sources:
+            return rule.num_train_epochs, rule.warmup_steps
+    return training.num_train_epochs, training.warmup_steps
+
+
+def precision_flags(precision: str) -> dict[str, bool]:
+    """bf16/fp16 flags the device supports; auto picks bf16 on a GPU that has it, else fp32."""
+    import torch
+
+    cuda = torch.cuda.is_available()
+    bf16_ok = cuda and torch.cuda.is_bf16_supported()
+    if precision == "auto":
+        return {"bf16": bf16_ok, "fp16": False}
+    if precision == "fp16" and not cuda:
+        raise ConfigError(
+            "training.precision=fp16 needs a CUDA GPU; use training.precision=auto on this machine"
+        )
+    if precision == "bf16" and cuda and not bf16_ok:
+        raise ConfigError("this GPU has no bf16; use training.precision=fp16 or auto")
+    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
+
+
+def deepspeed_config(name: str | None) -> str | None:
+    """Path of a packaged DeepSpeed config (conf/accelerate/<name>.json), or None."""
+    return None if name is None else str(files(DEEPSPEED_PACKAGE).joinpath(f"deepspeed_{name}.json"))
+
+
+def to_sft_config(cfg: Config, output_dir: Path, n_sources: int, report_to: str) -> Any:
+    """The `SFTConfig` of a run (checkpoints go to `output_dir`).
+
+    Args:
+        cfg: The run config.
+        output_dir: Where the trainer writes checkpoints.
+        n_sources: Training sources in the mix (tasks and regulariser sources), for the epochs rule.
+        report_to: "wandb" or "none", from the run's tracker.
+    """
+    import torch
+    from trl import SFTConfig
+
+    t, reg = cfg.training, cfg.regularizer
+    epochs, warmup = epochs_and_warmup(t, n_sources)
+    kwargs: dict[str, Any] = {
+        "output_dir": str(output_dir),
+        "learning_rate": t.learning_rate,
+        "lr_scheduler_type": t.lr_scheduler_type,
+        "warmup_steps": warmup,
+        "weight_decay": reg.weight_decay if reg.weight_decay is not None else t.weight_decay,
+        "max_grad_norm": t.max_grad_norm,
+        "optim": t.optim,
+        "per_device_train_batch_size": t.per_device_train_batch_size,
+        "gradient_accumulation_steps": t.gradient_accumulation_steps,
+        "num_train_epochs": epochs,
+        "max_steps": t.max_steps,
+        "max_length": t.max_length,
+        "packing": t.packing,
+        # rows arrive tokenised with answer-only labels; TRL only has to pack them when asked
+        "dataset_kwargs": {"skip_prepare_dataset": not t.packing},
+        "gradient_checkpointing": t.gradient_checkpointing,
+        "neftune_noise_alpha": reg.neftune_noise_alpha,
+        "logging_steps": t.logging_steps,
+        "save_strategy": "steps" if t.save_steps else "no",
+        "save_steps": t.save_steps or 500,
+        "save_total_limit": 2,
+        "seed": cfg.seed,
+        "data_seed": cfg.seed,
+        "report_to": report_to,
+        "use_cpu": not torch.cuda.is_available(),
+        "deepspeed": deepspeed_config(t.deepspeed),
+        "disable_tqdm": True,
+        **precision_flags(t.precision),
+        **t.sft_kwargs,
+    }
+    try:
+        return SFTConfig(**kwargs)
+    except (TypeError, ValueError) as exc:
+        raise ConfigError(f"training config rejected by TRL: {exc}") from None
+
+
+def lora_config(cfg: Config) -> Any:
+    """PEFT LoraConfig for training.method lora/qlora; None for full fine-tuning."""
+    if cfg.training.method == "full":
+        return None
+    from peft import LoraConfig
+
+    lora = cfg.training.lora
+    modules = lora.target_modules
+    return LoraConfig(
+        r=lora.r,
+        lora_alpha=lora.alpha,
+        lora_dropout=cfg.regularizer.lora_dropout
+        if cfg.regularizer.lora_dropout is not None
+        else lora.dropout,
+        target_modules=modules[0] if modules == ["all-linear"] else modules,
+        task_type="CAUSAL_LM",
+    )
+
+
+def quantization_config(cfg: Config) -> Any:
+    """bitsandbytes 4-bit config for qlora; a clear error where there is no CUDA or no bitsandbytes."""
+    if cfg.training.method != "qlora":
+        return None
+    import importlib.util
+
+    import torch
+
+    if not torch.cuda.is_available() or importlib.util.find_spec("bitsandbytes") is None:
+        raise ConfigError(
+            "training.method=qlora needs a CUDA GPU and the bitsandbytes package; use training.method=lora here"
+        )
+    from transformers import BitsAndBytesConfig
+
+    return BitsAndBytesConfig(
+        load_in_4bit=True,
+        bnb_4bit_quant_type="nf4",
+        bnb_4bit_use_double_quant=True,
+        bnb_4bit_compute_dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16,
+    )
