@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import logging
+import os
 import signal
 import sys
 import traceback
@@ -91,6 +92,22 @@ def _work(cfg: Config, rid: str, folder: Path, tracker: Any) -> dict[str, float]
     return metrics
 
 
+def is_main_process() -> bool:
+    """False in the extra processes `accelerate launch` starts for a multi-GPU run (RANK > 0)."""
+    return int(os.environ.get("RANK", "0")) == 0
+
+
+def _train_only(cfg: Config, folder: Path) -> None:
+    """A non-main process of a multi-GPU run: take part in training; status, eval and W&B are rank 0's."""
+    from mixft.runner.data.build import build_training_set
+    from mixft.runner.models import load_tokenizer
+    from mixft.runner.train import train
+
+    tokenizer = load_tokenizer(cfg.model)
+    if role_of(cfg) != "base":
+        train(cfg, build_training_set(cfg, tokenizer).rows, tokenizer, folder, "none")
+
+
 def execute(rid: str, sweep: str | None = None) -> Outcome:
     """Run a prepared run to completion (a done run is returned as it is).
 
@@ -101,6 +118,9 @@ def execute(rid: str, sweep: str | None = None) -> Outcome:
 
     folder = run_dir(rid)
     cfg = _load(rid)
+    if not is_main_process():
+        _train_only(cfg, folder)
+        return Outcome(rid, folder, "worker", {})
     state = rundir.read_status(folder)["state"]
     if state == "done":
         return Outcome(rid, folder, "done", rundir.read_json(folder / "metrics.json") or {})

@@ -12,7 +12,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.atomic import building_dir
 from mixft.runner.models import load_model
 from mixft.runner.schema import Config
 from mixft.runner.trl_adapter import lora_config, quantization_config, to_sft_config
@@ -81,6 +80,23 @@ def _loss_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
     return {"train/first_loss": losses[0], "train/last_loss": losses[-1]} if losses else {}
 
 
+def _save_final(trainer: Any, tokenizer: Any, run_dir: Path) -> None:
+    """Save the weights (or adapter) to run_dir/model through a staging folder and one rename.
+
+    Every process calls save_model (DeepSpeed gathers the shards collectively); the main one renames.
+    """
+    staging, final = run_dir / ".model-staging", run_dir / "model"
+    if trainer.is_world_process_zero():
+        shutil.rmtree(staging, ignore_errors=True)
+    trainer.accelerator.wait_for_everyone()
+    trainer.save_model(str(staging))
+    trainer.accelerator.wait_for_everyone()
+    if trainer.is_world_process_zero():
+        tokenizer.save_pretrained(str(staging))
+        shutil.rmtree(final, ignore_errors=True)
+        staging.rename(final)
+
+
 def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str) -> Trained:
     """Fine-tune the run's model on its mix and save the final weights (or LoRA adapter) to run_dir/model.
 
@@ -112,13 +128,8 @@ def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str)
     if resume:
         log.info("resuming from %s (step %d)", resume, step)
     result = trainer.train(resume_from_checkpoint=resume)
-    final = run_dir / "model"
-    if final.exists():
-        shutil.rmtree(final)
-    with building_dir(final) as tmp:
-        trainer.save_model(str(tmp))
-        tokenizer.save_pretrained(str(tmp))
-    if cfg.training.save_final_only:
+    _save_final(trainer, tokenizer, run_dir)
+    if cfg.training.save_final_only and trainer.is_world_process_zero():
         shutil.rmtree(checkpoints, ignore_errors=True)
     metrics = {
         "train/loss": float(result.training_loss),
