@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from mixft.cli import config, data, plan, run, sync
+from mixft.cli import config, data, plan, run, status, sweep, sync
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import store_root
 
@@ -57,6 +57,8 @@ app.add_typer(config.app, name="config")
 app.add_typer(data.app, name="data")
 app.command("plan")(plan.plan)
 app.command("run")(run.run)
+app.command("sweep")(sweep.sweep)
+app.command("status")(status.status)
 app.command("sync")(sync.sync_command)
 
 

@@ -158,3 +158,39 @@ def stats_table(runs: list[dict[str, Any]]) -> None:
 def stats_json(runs: list[dict[str, Any]]) -> None:
     """Print every mix's manifest as one JSON array."""
     typer.echo(json.dumps(runs, indent=2))
+
+
+def status_renderable(name: str, rows: list[dict[str, Any]]) -> Any:
+    """A rich Group: counts per state, then the runs that are running or failed."""
+    from rich.console import Group
+    from rich.table import Table
+
+    counts = Counter(row["state"] for row in rows)
+    header = f"sweep {name}: {len(rows)} runs  " + "  ".join(f"{s} {n}" for s, n in sorted(counts.items()))
+    table = Table(title=header, title_justify="left")
+    for column in ("id", "state", "model", "tasks", "attempts", "progress", "eta", "detail"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        if row["state"] not in ("running", "failed", "interrupted"):
+            continue
+        progress = f"{row['progress']:.0%}" if row["progress"] is not None else "-"
+        eta = f"{row['eta_s'] / 60:.1f} min" if row["eta_s"] is not None else "-"
+        detail = row["error"] or row["holder"] or ""
+        table.add_row(
+            row["id"],
+            row["state"],
+            row["model"] or "-",
+            " + ".join(row["tasks"]) or "-",
+            str(row["attempts"]),
+            progress,
+            eta,
+            detail,
+        )
+    return Group(table) if table.row_count else Group(header)
+
+
+def status_view(name: str, rows: list[dict[str, Any]]) -> None:
+    """Print the status once."""
+    from rich.console import Console
+
+    Console().print(status_renderable(name, rows))

@@ -21,7 +21,7 @@ def run(
 ) -> None:
     """Run one config to completion (a done run is not run again) and print its results."""
     from mixft.runner import rundir
-    from mixft.runner.entry import execute, prepare
+    from mixft.runner.entry import EXIT_CLAIMED, Claimed, execute, prepare
     from mixft.runner.errors import ConfigError
     from mixft.runner.paths import run_dir
 
@@ -30,6 +30,9 @@ def run(
         outcome = execute(rid)
     except ConfigError:
         raise
+    except Claimed as exc:
+        typer.secho(str(exc), err=True, fg="yellow")
+        raise typer.Exit(code=EXIT_CLAIMED) from None
     except Exception:
         last = (rundir.read_status(run_dir(rid)).get("error") or "").strip().splitlines()[-1:] or [
             "unknown error"

@@ -23,6 +23,7 @@ import yaml
 
 from mixft.runner import rundir
 from mixft.runner.atomic import write_json
+from mixft.runner.claims import claim_summary, try_claim
 from mixft.runner.config import load_config
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import run_dir
@@ -30,6 +31,7 @@ from mixft.runner.runs import resolve, role_of, run_id
 from mixft.runner.schema import Config
 
 log = logging.getLogger(__name__)
+EXIT_CLAIMED = 3
 
 
 @dataclass
@@ -59,6 +61,10 @@ def _load(rid: str) -> Config:
             f"run {rid}: its overrides now resolve to run {run_id(cfg)} (configs changed); re-plan it"
         )
     return cfg
+
+
+class Claimed(Exception):
+    """Another live process holds the run's claim (a second sweep, an orphaned worker)."""
 
 
 class Interrupted(BaseException):
@@ -113,18 +119,30 @@ def execute(rid: str, sweep: str | None = None) -> Outcome:
 
     Raises:
         ConfigError: when the run dir is missing or its config no longer resolves to `rid`.
+        Claimed: when another live process is running it.
     """
-    from mixft.runner.tracking import make_tracker
-
     folder = run_dir(rid)
     cfg = _load(rid)
     if not is_main_process():
         _train_only(cfg, folder)
         return Outcome(rid, folder, "worker", {})
+    claim = try_claim(folder)
+    if claim is None:
+        raise Claimed(f"run {rid} is being run by {claim_summary(folder)}")
+    claim.keep_alive()
+    try:
+        return _execute_claimed(cfg, rid, folder, sweep)
+    finally:
+        claim.release()
+
+
+def _execute_claimed(cfg: Config, rid: str, folder: Path, sweep: str | None) -> Outcome:
+    from mixft.runner.tracking import make_tracker
+
     state = rundir.read_status(folder)["state"]
     if state == "done":
         return Outcome(rid, folder, "done", rundir.read_json(folder / "metrics.json") or {})
-    if state == "running":  # the previous attempt died without a word (SIGKILL, power loss)
+    if state == "running":  # we hold the claim, so its last holder died without a word (SIGKILL)
         rundir.set_state(folder, "interrupted", "the previous attempt ended without recording its state")
     rundir.set_state(folder, "running")
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)
@@ -150,7 +168,7 @@ def execute(rid: str, sweep: str | None = None) -> Outcome:
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m mixft.runner.entry RUN_ID`: exit 0 done, 1 failed, 2 bad input, 130 interrupted."""
+    """`python -m mixft.runner.entry RUN_ID`: exit 0 done, 1 failed, 2 bad input, 3 claimed, 130 interrupted."""
     parser = argparse.ArgumentParser(description="Run one planned mixft run by id.")
     parser.add_argument("run_id")
     parser.add_argument("--sweep", default=None)
@@ -161,6 +179,9 @@ def main(argv: list[str] | None = None) -> int:
     except ConfigError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 2
+    except Claimed as exc:
+        print(f"skipped: {exc}", file=sys.stderr)
+        return EXIT_CLAIMED
     except (KeyboardInterrupt, Interrupted):
         return 130
     except Exception:

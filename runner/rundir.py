@@ -32,7 +32,7 @@ NEXT = {
     "pending": {"running"},
     "running": {"done", "failed", "interrupted"},
     "failed": {"running"},
-    "interrupted": {"running"},
+    "interrupted": {"running", "failed"},
     "done": set(),
 }
 # hub_token, api_key, password ... but not max_new_tokens or n_tokens
@@ -72,6 +72,12 @@ def write_run_files(
     write_text(folder / "config.yaml", yaml.safe_dump(redact(dataclasses.asdict(cfg)), sort_keys=False))
     write_text(folder / "overrides.yaml", yaml.safe_dump(redact_overrides(list(overrides))))
     meta = read_json(folder / "run.json") or {"id": run_id, "role": role, "created": now(), "sweeps": []}
+    meta |= {
+        "model": cfg.model.name,
+        "tasks": list(cfg.mixture.tasks),
+        "regularizer": cfg.regularizer.name,
+        "seed": cfg.seed,
+    }
     if sweep and sweep not in meta["sweeps"]:
         meta["sweeps"].append(sweep)
     write_json(folder / "run.json", meta)

@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mixft.runner.atomic import write_json
 from mixft.runner.models import load_model
 from mixft.runner.schema import Config
 from mixft.runner.trl_adapter import lora_config, quantization_config, to_sft_config
@@ -28,10 +29,17 @@ class Trained:
 
 
 def json_log_callback(path: Path) -> Any:
-    """A TrainerCallback appending every trainer log as one JSON line (kept even if the run dies)."""
+    """A TrainerCallback appending every trainer log as one JSON line (kept even if the run dies).
+
+    At the start it writes progress.json beside the log: the total steps `mixft status` measures against.
+    """
     from transformers import TrainerCallback
 
     class JsonLog(TrainerCallback):
+        def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if state.is_world_process_zero:
+                write_json(path.parent / "progress.json", {"max_steps": state.max_steps})
+
         def on_log(
             self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any
         ) -> None:

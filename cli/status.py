@@ -1,0 +1,44 @@
+"""`mixft status`: where every run of a sweep stands.
+
+run: mixft status smoke    |    mixft status smoke --watch    |    mixft status smoke --format json
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from enum import StrEnum
+from typing import Annotated
+
+import typer
+
+
+class StatusFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def status(
+    name: Annotated[str, typer.Argument(help="A sweep that has run in this store.")],
+    watch: Annotated[bool, typer.Option("--watch", help="Refresh every 2 s until Ctrl-C.")] = False,
+    fmt: Annotated[StatusFormat, typer.Option("--format", "-f", help="table or json.")] = StatusFormat.table,
+) -> None:
+    """Counts per state, running runs with progress and ETA, failed runs with their error."""
+    from mixft.cli import render
+    from mixft.runner.status import sweep_status
+
+    if fmt == StatusFormat.json:
+        typer.echo(json.dumps(sweep_status(name), indent=2))
+        return
+    if not watch:
+        render.status_view(name, sweep_status(name))
+        return
+    from rich.live import Live
+
+    with Live(render.status_renderable(name, sweep_status(name)), refresh_per_second=1) as live:
+        try:
+            while True:
+                time.sleep(2)
+                live.update(render.status_renderable(name, sweep_status(name)))
+        except KeyboardInterrupt:
+            pass

@@ -1,0 +1,54 @@
+"""`mixft sweep`: run every run of a sweep on this host that is not done yet.
+
+run: mixft sweep smoke    |    mixft sweep cocktail_paper --gpus 0-7 --retries 1
+"""
+
+from __future__ import annotations
+
+import time
+from typing import Annotated
+
+import typer
+
+
+def sweep(
+    name: Annotated[str, typer.Argument(help="A packaged sweep name or a YAML path.")],
+    overrides: Annotated[list[str] | None, typer.Argument(help="Overrides, as for `mixft plan`.")] = None,
+    gpus: Annotated[str, typer.Option(help="GPUs to use: all, none, or ids such as 0-3,6.")] = "all",
+    gpus_per_run: Annotated[int, typer.Option(help="GPUs per run (K > 1 launches through accelerate).")] = 1,
+    max_parallel: Annotated[
+        int | None, typer.Option(help="Most runs at once (default: one per slot).")
+    ] = None,
+    retries: Annotated[int, typer.Option(help="Extra attempts for a failed run.")] = 0,
+    timeout_min: Annotated[float | None, typer.Option(help="Per-run wall-clock limit, minutes.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would run, run nothing.")] = False,
+) -> None:
+    """Run a sweep's runs that are not done: skip done, resume interrupted, retry failed ones."""
+    from mixft.cli import render
+    from mixft.runner.executors.slots import device_slots
+    from mixft.runner.grid import expand
+    from mixft.runner.sweep import Options, eligible, run_sweep
+    from mixft.runner.sweepfile import load_sweep
+
+    plan = expand(load_sweep(name), overrides or [])
+    slots = device_slots(gpus, gpus_per_run, max_parallel)
+    todo = [run for run in plan.runs if eligible(run.id, retries)]
+    typer.echo(
+        f"sweep {plan.sweep}: {len(plan.runs)} runs, {len(todo)} to run on {len(slots)} slot(s) "
+        f"({', '.join(s.name for s in slots)})"
+    )
+    if dry_run:
+        render.plan_table(type(plan)(plan.sweep, todo))
+        return
+
+    def report(event: str, text: str) -> None:
+        typer.echo(f"{time.strftime('%H:%M:%S')} {event:<11} {text}")
+
+    outcome = run_sweep(plan, slots, Options(retries, timeout_min), report)
+    typer.echo("  ".join(f"{state}: {count}" for state, count in outcome.counts.items() if count))
+    for rid, error in outcome.failed:
+        typer.secho(f"failed {rid}: {error}", fg="red", err=True)
+    if outcome.interrupted:
+        raise typer.Exit(code=130)
+    if outcome.failed:
+        raise typer.Exit(code=1)

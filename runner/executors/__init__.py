@@ -1,0 +1,1 @@
+"""Executors: where runs execute (this host's devices now; SLURM next)."""

@@ -1,0 +1,123 @@
+"""Run processes on this host: one process per run, forked from a server that already imported torch.
+
+run: mixft sweep smoke
+
+Each run gets its own process (a crash or out-of-memory fails only that run) and its slot's
+environment. A multiprocessing fork server imports the training stack once, so a run does not pay
+the ~5 s import of torch, transformers and TRL; a run on K > 1 GPUs is started by `accelerate launch`.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import multiprocessing
+import os
+import signal
+import subprocess
+import sys
+import time
+from dataclasses import dataclass, field
+from importlib.resources import files
+from pathlib import Path
+from typing import Any
+
+from mixft.runner.executors.slots import Slot
+
+PRELOAD = [
+    "mixft.runner.entry",
+    "mixft.runner.train",
+    "mixft.runner.evaluate",
+    "torch",
+    "transformers",
+    "trl",
+    "datasets",
+]
+
+
+def _child(run_id: str, sweep: str | None, env: dict[str, str], log_path: str) -> None:
+    """Body of a run process: take the slot's environment, send output to the run's log, run."""
+    os.environ.update(env)
+    with open(log_path, "ab", buffering=0) as log:
+        os.dup2(log.fileno(), 1)
+        os.dup2(log.fileno(), 2)
+    threads = env.get("OMP_NUM_THREADS")
+    if threads:
+        import torch
+
+        torch.set_num_threads(int(threads))
+    from mixft.runner.entry import main
+
+    sys.exit(main([run_id, *(["--sweep", sweep] if sweep else [])]))
+
+
+@dataclass
+class Job:
+    run_id: str
+    slot: Slot
+    started: float = field(default_factory=time.time)
+    handle: Any = None
+
+    def exitcode(self) -> int | None:
+        """None while running."""
+        if isinstance(self.handle, subprocess.Popen):
+            return self.handle.poll()
+        return self.handle.exitcode
+
+    def signal(self, signum: int) -> None:
+        """Send a signal to the run process (and, for accelerate, to its workers)."""
+        pid = self.handle.pid
+        if pid is None:
+            return
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(pid, signum) if isinstance(self.handle, subprocess.Popen) else os.kill(pid, signum)
+
+
+class LocalLauncher:
+    """Starts run processes; the fork server starts on first use and lives until `close()`."""
+
+    def __init__(self) -> None:
+        self._ctx = multiprocessing.get_context("forkserver")
+        self._ctx.set_forkserver_preload(PRELOAD)
+
+    def start(self, run_id: str, sweep: str | None, slot: Slot, log_path: Path) -> Job:
+        """Start one run in `slot`; its stdout and stderr go to `log_path`."""
+        log_path.parent.mkdir(parents=True, exist_ok=True)
+        job = Job(run_id, slot)
+        if slot.gpus > 1:
+            job.handle = self._accelerate(run_id, sweep, slot, log_path)
+        else:
+            job.handle = self._ctx.Process(
+                target=_child, args=(run_id, sweep, slot.env, str(log_path)), name=run_id
+            )
+            job.handle.start()
+        return job
+
+    @staticmethod
+    def _accelerate(run_id: str, sweep: str | None, slot: Slot, log_path: Path) -> subprocess.Popen:
+        config = str(files("mixft.conf.accelerate").joinpath("ddp.yaml"))
+        cmd = [
+            sys.executable,
+            "-m",
+            "accelerate.commands.launch",
+            "--config_file",
+            config,
+            "--num_processes",
+            str(slot.gpus),
+            "-m",
+            "mixft.runner.entry",
+            run_id,
+            *(["--sweep", sweep] if sweep else []),
+        ]
+        with log_path.open("ab") as log:
+            return subprocess.Popen(
+                cmd, env={**os.environ, **slot.env}, stdout=log, stderr=log, start_new_session=True
+            )
+
+    def stop(self, job: Job, grace_s: float = 30.0) -> None:
+        """SIGTERM (the run records itself interrupted), then SIGKILL after `grace_s`."""
+        job.signal(signal.SIGTERM)
+        deadline = time.time() + grace_s
+        while job.exitcode() is None and time.time() < deadline:
+            time.sleep(0.1)
+        if job.exitcode() is None:
+            job.signal(signal.SIGKILL)

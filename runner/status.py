@@ -1,0 +1,75 @@
+"""What `mixft status` shows: every run of a sweep, its state, progress and last error.
+
+run: mixft status smoke --watch
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+from mixft.runner import rundir
+from mixft.runner.claims import claim_summary
+from mixft.runner.errors import ConfigError
+from mixft.runner.paths import run_dir, store_root
+
+
+def sweep_ids(name: str) -> list[str]:
+    """Run ids a sweep recorded when it last ran (`mixft sweep`)."""
+    record = rundir.read_json(store_root() / "sweeps" / f"{Path(name).stem}.json")
+    if record is None:
+        raise ConfigError(
+            f"sweep '{name}' has not run in this store ({store_root()}); start it with `mixft sweep {name}`"
+        )
+    return list(record["runs"])
+
+
+def _progress(folder: Path, started: str | None) -> tuple[float | None, float | None]:
+    """Fraction of training done (train.log's last step / progress.json's total) and seconds left."""
+    log = folder / "train.log"
+    total = (rundir.read_json(folder / "progress.json") or {}).get("max_steps")
+    if not log.exists() or not total:
+        return None, None
+    lines = log.read_text(encoding="utf-8").strip().splitlines()
+    try:
+        step = json.loads(lines[-1])["step"] if lines else 0
+    except (ValueError, KeyError):  # a line cut off by a kill
+        return None, None
+    fraction = min(1.0, step / total)
+    if not started or fraction <= 0:
+        return fraction, None
+    elapsed = time.time() - time.mktime(time.strptime(started, "%Y-%m-%dT%H:%M:%SZ")) + time.timezone
+    return fraction, elapsed * (1 - fraction) / fraction
+
+
+def run_row(rid: str) -> dict[str, Any]:
+    """One run's status: at least id, state, attempts, run_dir."""
+    folder = run_dir(rid)
+    status, meta = rundir.read_status(folder), rundir.read_json(folder / "run.json") or {}
+    row = {
+        "id": rid,
+        "state": status["state"],
+        "attempts": status.get("attempts", 0),
+        "run_dir": str(folder),
+        "model": meta.get("model"),
+        "tasks": meta.get("tasks", []),
+        "regularizer": meta.get("regularizer"),
+        "seed": meta.get("seed"),
+        "role": meta.get("role"),
+        "error": (status.get("error") or "").strip().splitlines()[-1:] or None,
+        "holder": claim_summary(folder),
+        "progress": None,
+        "eta_s": None,
+    }
+    if row["error"]:
+        row["error"] = row["error"][0]
+    if row["state"] == "running":
+        row["progress"], row["eta_s"] = _progress(folder, status.get("started"))
+    return row
+
+
+def sweep_status(name: str) -> list[dict[str, Any]]:
+    """Status rows of every run a sweep holds."""
+    return [run_row(rid) for rid in sweep_ids(name)]

@@ -1,0 +1,107 @@
+"""`mixft sweep` on this host: resume, skip, retry, two sweeps at once, kills at random moments."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+import pytest
+
+pytestmark = pytest.mark.smoke
+
+SWEEP = """\
+# run: mixft sweep tiny_test.yaml
+name: tiny_test
+mixtures: {tasks: [fpb, twitter_sa], generators: [singles, all]}
+seeds: [0]
+base:
+  - model=tiny
+  - training=smoke
+  - eval=smoke
+  - data.samples=true
+  - training.max_steps=4
+  - training.save_steps=2
+  - eval.max_examples=4
+  - eval.tasks=[]
+"""
+
+
+def sweep_file(tmp_path: Path, extra: str = "") -> str:
+    path = tmp_path / "tiny_test.yaml"
+    path.write_text(SWEEP + extra)
+    return str(path)
+
+
+def mixft(*args: str, wait: bool = True) -> subprocess.CompletedProcess | subprocess.Popen:
+    cmd = [sys.executable, "-m", "mixft.cli.main", *args]
+    if not wait:
+        return subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+    return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
+
+
+def statuses() -> dict[str, dict]:
+    runs = Path(os.environ["MIXFT_HOME"]) / "runs"
+    return {p.name: json.loads((p / "status.json").read_text()) for p in runs.iterdir()}
+
+
+def assert_all_done_once(expected: int) -> None:
+    found = statuses()
+    assert len(found) == expected
+    for rid, status in found.items():
+        assert status["state"] == "done", (rid, status)
+        assert [h["state"] for h in status["history"]].count("done") == 1
+
+
+def test_a_sweep_runs_everything_once_and_a_rerun_skips(tmp_path):
+    path = sweep_file(tmp_path)
+    first = mixft("sweep", path, "--max-parallel", "2")
+    assert first.returncode == 0, first.stdout + first.stderr
+    assert_all_done_once(4)
+    assert all(s["attempts"] == 1 for s in statuses().values())
+    again = mixft("sweep", path)
+    assert again.returncode == 0 and "0 to run" in again.stdout
+    status = json.loads(mixft("status", path, "--format", "json").stdout)
+    assert {row["state"] for row in status} == {"done"} and len(status) == 4
+    assert {"id", "state", "attempts", "run_dir"} <= set(status[0])
+
+
+def test_a_failing_run_leaves_the_others_done(tmp_path):
+    # twitter_sa reads a column its rows lack: every run that trains on it fails, at run time
+    path = sweep_file(tmp_path, "  - task.twitter_sa.columns.input=headline_text\n")
+    result = mixft("sweep", path, "--retries", "1", "--max-parallel", "2")
+    assert result.returncode == 1
+    found = statuses()
+    failed = {rid: s for rid, s in found.items() if s["state"] == "failed"}
+    # twitter_sa alone, the pair, and the base model (scored on twitter_sa) fail; fpb alone is done
+    assert len(failed) == 3 and len(found) - len(failed) == 1
+    for status in failed.values():
+        assert status["attempts"] == 2 and len(status["history"]) == 2
+        assert "missing column 'headline_text'" in status["error"]
+    assert result.stderr.count("failed ") == 3
+
+
+def test_two_sweeps_at_once_run_each_run_once(tmp_path):
+    path = sweep_file(tmp_path)
+    first, second = mixft("sweep", path, wait=False), mixft("sweep", path, wait=False)
+    assert first.wait(timeout=600) == 0 and second.wait(timeout=600) == 0
+    assert_all_done_once(4)
+    assert all(s["attempts"] == 1 for s in statuses().values())
+
+
+def test_sweeps_killed_at_random_moments_finish_on_rerun(tmp_path):
+    path = sweep_file(tmp_path)
+    rng = random.Random(7)
+    for _ in range(5):
+        child = mixft("sweep", path, "--max-parallel", "2", wait=False)
+        time.sleep(rng.uniform(1.0, 12.0))
+        child.send_signal(signal.SIGKILL)
+        child.wait()
+    final = mixft("sweep", path, "--max-parallel", "2")
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert_all_done_once(4)
