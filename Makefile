@@ -30,8 +30,9 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Create .venv and install mixft (editable) with its dev tools
 
-smoke: $(STAMP)  ## Plan the smoke sweep: tiny local model, offline sample data, CPU
-	$(OFFLINE) $(BIN)/mixft plan smoke
+smoke: $(STAMP)  ## Run the smoke sweep (tiny local model, offline sample data, CPU; ~2 min) and show it
+	$(OFFLINE) $(BIN)/mixft sweep smoke
+	$(OFFLINE) $(BIN)/mixft status smoke
 
 test: $(STAMP)  ## Run the test suite (offline, CPU)
 	$(OFFLINE) $(BIN)/python -m pytest

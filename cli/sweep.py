@@ -21,16 +21,25 @@ def sweep(
     ] = None,
     retries: Annotated[int, typer.Option(help="Extra attempts for a failed run.")] = 0,
     timeout_min: Annotated[float | None, typer.Option(help="Per-run wall-clock limit, minutes.")] = None,
+    only: Annotated[
+        str | None,
+        typer.Option(help="Only runs matching FIELD=VALUE[,...] (fields of sweep filters, and id)."),
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would run, run nothing.")] = False,
 ) -> None:
     """Run a sweep's runs that are not done: skip done, resume interrupted, retry failed ones."""
     from mixft.cli import render
     from mixft.runner.executors.slots import device_slots
+    from mixft.runner.filters import check_filters, matches, parse_only
     from mixft.runner.grid import expand
     from mixft.runner.sweep import Options, eligible, run_sweep
     from mixft.runner.sweepfile import load_sweep
 
     plan = expand(load_sweep(name), overrides or [])
+    if only:
+        flt = parse_only(only)
+        check_filters([flt], [])
+        plan = type(plan)(plan.sweep, [run for run in plan.runs if matches(run, [flt], default=True)])
     slots = device_slots(gpus, gpus_per_run, max_parallel)
     todo = [run for run in plan.runs if eligible(run.id, retries)]
     typer.echo(

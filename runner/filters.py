@@ -17,7 +17,7 @@ from mixft.runner.errors import ConfigError, did_you_mean
 if TYPE_CHECKING:
     from mixft.runner.grid import PlannedRun
 
-FIELDS = ("model", "regularizer", "training", "eval", "role", "seed", "size", "tasks", "contains")
+FIELDS = ("id", "model", "regularizer", "training", "eval", "role", "seed", "size", "tasks", "contains")
 
 
 def check_filters(filters: Iterable[dict[str, Any]], axes: Iterable[str]) -> None:
@@ -44,6 +44,7 @@ def _field_matches(run: PlannedRun, key: str, wanted: Any) -> bool:
     if key == "contains":
         return {str(t) for t in _as_list(wanted)} <= tasks
     facts = {
+        "id": run.id,
         "model": cfg.model.name,
         "regularizer": cfg.regularizer.name,
         "training": cfg.training.name,
@@ -61,3 +62,17 @@ def matches(run: PlannedRun, filters: list[dict[str, Any]], default: bool) -> bo
     if not filters:
         return default
     return any(all(_field_matches(run, k, v) for k, v in flt.items()) for flt in filters)
+
+
+def parse_only(text: str) -> dict[str, Any]:
+    """`--only` text -> a filter: "role=baseline,contains=fpb" or "model=a|b" (| separates accepted values)."""
+    flt: dict[str, Any] = {}
+    for part in filter(None, (p.strip() for p in text.split(","))):
+        key, sep, value = part.partition("=")
+        if not sep or not value:
+            raise ConfigError(
+                f"--only {text!r}: write FIELD=VALUE[,FIELD=VALUE], e.g. role=baseline,contains=fpb"
+            )
+        values = value.split("|")
+        flt[key.strip()] = values if len(values) > 1 or key.strip() in ("tasks", "contains") else values[0]
+    return flt

@@ -166,3 +166,18 @@ def test_bad_sweeps(fields, fragment):
         ConfigError, match=fragment.replace("(", r"\(").replace(")", r"\)").replace("*", r"\*")
     ):
         expand(spec(**fields))
+
+
+def test_only_filters_parse_and_select():
+    from mixft.runner.filters import matches, parse_only
+
+    plan = expand(load_sweep("smoke"))
+    flt = parse_only("role=baseline,contains=fpb")
+    assert flt == {"role": "baseline", "contains": ["fpb"]}
+    picked = [r for r in plan.runs if matches(r, [flt], default=True)]
+    assert [r.config.mixture.tasks for r in picked] == [["fpb"]]
+    assert parse_only("model=tiny|phi3_mini") == {"model": ["tiny", "phi3_mini"]}
+    one = plan.runs[0].id
+    assert [r.id for r in plan.runs if matches(r, [parse_only(f"id={one}")], default=True)] == [one]
+    with pytest.raises(ConfigError, match="FIELD=VALUE"):
+        parse_only("role")
