@@ -25,7 +25,7 @@ log = logging.getLogger(__name__)
 
 # Special tokens of the tiny model's chat format.
 SPECIAL = {"pad": "<|pad|>", "bos": "<|bos|>", "eos": "<|end|>", "unk": "<|unk|>"}
-ROLES = ("system", "user", "assistant")
+CHAT_ROLES = ("system", "user", "assistant")
 # Jinja, rendered by the tokenizer; {% generation %} marks the tokens that carry the training loss.
 TINY_CHAT_TEMPLATE = (
     "{%- for message in messages %}"
@@ -65,7 +65,7 @@ def _build_tiny_tokenizer(build: LocalModelConfig, folder: Path) -> None:
     tokenizer = Tokenizer(models.BPE(unk_token=SPECIAL["unk"]))
     tokenizer.pre_tokenizer = pre_tokenizers.ByteLevel(add_prefix_space=False)
     tokenizer.decoder = decoders.ByteLevel()
-    specials = [*SPECIAL.values(), *(f"<|{role}|>" for role in ROLES)]
+    specials = [*SPECIAL.values(), *(f"<|{role}|>" for role in CHAT_ROLES)]
     trainer = trainers.BpeTrainer(
         vocab_size=build.vocab_size,
         special_tokens=specials,

@@ -18,7 +18,6 @@ from typing import Any
 
 from mixft.runner.schema import Config, TaskConfig
 
-ROLES = ("base", "baseline", "mixture")
 ID_LENGTH = 12  # hex digits: 48 bits, collision-free in practice for millions of runs
 
 Digest = Callable[[Any], str]
