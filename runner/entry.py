@@ -14,6 +14,7 @@ import logging
 import os
 import signal
 import sys
+import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
@@ -76,10 +77,12 @@ def _raise_interrupted(signum: int, frame: Any) -> None:
 
 
 def _work(cfg: Config, rid: str, folder: Path, tracker: Any) -> dict[str, float]:
+    """Data, training and evaluation of one run; `time/*` metrics give each stage's seconds."""
     from mixft.runner.data.build import build_training_set
     from mixft.runner.evaluate import evaluate_run
     from mixft.runner.models import load_model, load_tokenizer
 
+    clock = time.perf_counter()
     tokenizer = load_tokenizer(cfg.model)
     metrics: dict[str, float] = {}
     if role_of(cfg) == "base":
@@ -89,12 +92,14 @@ def _work(cfg: Config, rid: str, folder: Path, tracker: Any) -> dict[str, float]
 
         built = build_training_set(cfg, tokenizer)
         write_json(folder / "manifest.json", built.manifest)
+        metrics["time/data_s"] = time.perf_counter() - clock
         trained = train(cfg, built.rows, tokenizer, folder, tracker.report_to)
-        model, metrics = (
-            trained.model,
-            {**trained.metrics, "train/resumed_from_step": float(trained.resumed_from_step)},
-        )
+        model = trained.model
+        metrics |= {**trained.metrics, "train/resumed_from_step": float(trained.resumed_from_step)}
+        metrics["time/train_s"] = time.perf_counter() - clock - metrics["time/data_s"]
+    start_eval = time.perf_counter()
     metrics |= evaluate_run(cfg, model, tokenizer, folder)
+    metrics["time/eval_s"] = time.perf_counter() - start_eval
     return metrics
 
 
