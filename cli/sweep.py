@@ -50,10 +50,18 @@ def sweep(
         render.plan_table(type(plan)(plan.sweep, todo))
         return
 
-    def report(event: str, text: str) -> None:
-        typer.echo(f"{time.strftime('%H:%M:%S')} {event:<11} {text}")
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
-    outcome = run_sweep(plan, slots, Options(retries, timeout_min), report)
+    columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
+    with Progress(*columns, transient=True) as progress:
+        bar = progress.add_task(f"sweep {plan.sweep}", total=len(todo))
+
+        def report(event: str, text: str) -> None:
+            progress.console.print(f"{time.strftime('%H:%M:%S')} {event:<11} {text}", highlight=False)
+            if event == "done":
+                progress.advance(bar)
+
+        outcome = run_sweep(plan, slots, Options(retries, timeout_min), report)
     typer.echo("  ".join(f"{state}: {count}" for state, count in outcome.counts.items() if count))
     for rid, error in outcome.failed:
         typer.secho(f"failed {rid}: {error}", fg="red", err=True)
