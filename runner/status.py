@@ -14,11 +14,12 @@ from mixft.runner import rundir
 from mixft.runner.claims import claim_summary
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import run_dir, store_root
+from mixft.runner.sweepfile import load_sweep
 
 
 def sweep_ids(name: str) -> list[str]:
     """Run ids a sweep recorded when it last ran (`mixft sweep`)."""
-    record = rundir.read_json(store_root() / "sweeps" / f"{Path(name).stem}.json")
+    record = rundir.read_json(store_root() / "sweeps" / f"{load_sweep(name).name}.json")
     if record is None:
         raise ConfigError(
             f"sweep '{name}' has not run in this store ({store_root()}); start it with `mixft sweep {name}`"
