@@ -76,7 +76,7 @@ def _raise_interrupted(signum: int, frame: Any) -> None:
     raise Interrupted(f"signal {signum}")
 
 
-def _work(cfg: Config, rid: str, folder: Path, tracker: Any) -> dict[str, float]:
+def _work(cfg: Config, folder: Path, tracker: Any) -> dict[str, float]:
     """Data, training and evaluation of one run; `time/*` metrics give each stage's seconds."""
     from mixft.runner.data.build import build_training_set
     from mixft.runner.evaluate import evaluate_run
@@ -155,7 +155,7 @@ def _execute_claimed(cfg: Config, rid: str, folder: Path, sweep: str | None) -> 
     ok = False
     try:
         tracker.start()
-        metrics = _work(cfg, rid, folder, tracker)
+        metrics = _work(cfg, folder, tracker)
         write_json(folder / "metrics.json", metrics)
         tracker.log_summary(metrics)
         rundir.set_state(folder, "done")
