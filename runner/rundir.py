@@ -23,7 +23,7 @@ from typing import Any
 
 import yaml
 
-from mixft.runner.atomic import write_json, write_text
+from mixft.runner.atomic import create_json, write_json, write_text
 from mixft.runner.errors import ConfigError
 from mixft.runner.schema import Config
 
@@ -81,10 +81,8 @@ def write_run_files(
     if sweep and sweep not in meta["sweeps"]:
         meta["sweeps"].append(sweep)
     write_json(folder / "run.json", meta)
-    if not (folder / "status.json").exists():
-        write_json(
-            folder / "status.json", {"state": "pending", "attempts": 0, "updated": now(), "history": []}
-        )
+    # never over a status another process wrote meanwhile (two sweeps starting together)
+    create_json(folder / "status.json", {"state": "pending", "attempts": 0, "updated": now(), "history": []})
 
 
 def read_json(path: Path) -> Any:
