@@ -18,7 +18,7 @@ TORCH_PIN := $(if $(TORCH_WHEEL),torch==$(word 2,$(subst -, ,$(notdir $(TORCH_WH
 # Tests and the smoke sweep never reach the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=offline
 
-.PHONY: help install test lint format bench smoke clean
+.PHONY: help install test test-slurm lint format bench smoke clean
 
 help:  ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-8s %s\n", $$1, $$2}'
@@ -35,7 +35,13 @@ smoke: $(STAMP)  ## Run the smoke sweep (tiny local model, offline sample data, 
 	$(OFFLINE) $(BIN)/mixft status smoke
 
 test: $(STAMP)  ## Run the test suite (offline, CPU)
-	$(OFFLINE) $(BIN)/python -m pytest
+	$(OFFLINE) $(BIN)/python -m pytest -m "not slurm"
+
+test-slurm: $(STAMP)  ## Start a one-node SLURM cluster on this machine (root), run the SLURM tests, stop it
+	@dir=$$(mktemp -d /tmp/mixft-slurm.XXXXXX); \
+	bash tests/slurm/cluster.sh start $$dir || { bash tests/slurm/cluster.sh stop $$dir; exit 1; }; \
+	SLURM_CONF=$$dir/slurm.conf $(OFFLINE) $(BIN)/python -m pytest -m slurm tests/slurm; status=$$?; \
+	bash tests/slurm/cluster.sh stop $$dir; exit $$status
 
 lint: $(STAMP)  ## Check style with ruff; changes nothing
 	$(BIN)/ruff check . && $(BIN)/ruff format --check .

@@ -14,6 +14,9 @@ import typer
 def sweep(
     name: Annotated[str, typer.Argument(help="A packaged sweep name or a YAML path.")],
     overrides: Annotated[list[str] | None, typer.Argument(help="Overrides, as for `mixft plan`.")] = None,
+    executor: Annotated[
+        str, typer.Option(help="local (this host) or slurm (job arrays, conf/executor/slurm.yaml).")
+    ] = "local",
     gpus: Annotated[str, typer.Option(help="GPUs to use: all, none, or ids such as 0-3,6.")] = "all",
     gpus_per_run: Annotated[int, typer.Option(help="GPUs per run (K > 1 launches through accelerate).")] = 1,
     max_parallel: Annotated[
@@ -29,19 +32,26 @@ def sweep(
 ) -> None:
     """Run a sweep's runs that are not done: skip done, resume interrupted, retry failed ones."""
     from mixft.cli import render
+    from mixft.runner.errors import ConfigError
     from mixft.runner.executors.slots import device_slots
     from mixft.runner.filters import check_filters, matches, parse_only
     from mixft.runner.grid import expand
     from mixft.runner.sweep import Options, eligible, run_sweep
     from mixft.runner.sweepfile import load_sweep
 
-    plan = expand(load_sweep(name), overrides or [])
+    if executor not in ("local", "slurm"):
+        raise ConfigError(f"--executor {executor!r}: choose local or slurm")
+    extra = ["executor=slurm"] if executor == "slurm" else []
+    plan = expand(load_sweep(name), [*extra, *(overrides or [])])
     if only:
         flt = parse_only(only)
         check_filters([flt], [])
         plan = type(plan)(plan.sweep, [run for run in plan.runs if matches(run, [flt], default=True)])
-    slots = device_slots(gpus, gpus_per_run, max_parallel)
     todo = [run for run in plan.runs if eligible(run.id, retries)]
+    if executor == "slurm":
+        _slurm(plan, todo, retries, dry_run)
+        return
+    slots = device_slots(gpus, gpus_per_run, max_parallel)
     typer.echo(
         f"sweep {plan.sweep}: {len(plan.runs)} runs, {len(todo)} to run on {len(slots)} slot(s) "
         f"({', '.join(s.name for s in slots)})"
@@ -62,6 +72,14 @@ def sweep(
                 progress.advance(bar)
 
         outcome = run_sweep(plan, slots, Options(retries, timeout_min), report)
+    _finish(outcome)
+
+
+def _line(event: str, text: str) -> None:
+    typer.echo(f"{time.strftime('%H:%M:%S')} {event:<11} {text}")
+
+
+def _finish(outcome: object) -> None:
     typer.echo("  ".join(f"{state}: {count}" for state, count in outcome.counts.items() if count))
     for rid, error in outcome.failed:
         typer.secho(f"failed {rid}: {error}", fg="red", err=True)
@@ -69,3 +87,15 @@ def sweep(
         raise typer.Exit(code=130)
     if outcome.failed:
         raise typer.Exit(code=1)
+
+
+def _slurm(plan: object, todo: list, retries: int, dry_run: bool) -> None:
+    """Submit the runs that are not done as one SLURM job array and wait for it."""
+    from mixft.cli import render
+    from mixft.runner.sweep import run_on_slurm
+
+    typer.echo(f"sweep {plan.sweep}: {len(plan.runs)} runs, {len(todo)} to run on SLURM")
+    if dry_run:
+        render.plan_table(type(plan)(plan.sweep, todo))
+        return
+    _finish(run_on_slurm(plan, retries, _line))

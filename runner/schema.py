@@ -241,7 +241,7 @@ class TrackerConfig:
 
 @dataclass
 class ExecutorConfig:
-    # local (this host's GPUs or CPU workers)
+    # local (this host's GPUs or CPU workers) | slurm (job arrays through submitit)
     name: str = "local"
     # GPU ids to use: "all", "none" or a list such as "0-3,6"
     gpus: str = "all"
@@ -252,6 +252,16 @@ class ExecutorConfig:
     timeout_min: int | None = None
     # extra attempts for a failed run
     retries: int = 0
+    # slurm: where and how each array task runs
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    cpus_per_task: int = 8
+    mem_gb: float = 64.0
+    # array tasks running at once
+    array_parallelism: int = 64
+    # shell lines run before each task (module load ..., source venv/bin/activate)
+    setup: list[str] = field(default_factory=list)
 
 
 @dataclass

@@ -215,3 +215,21 @@ def summarise(plan: Plan, retries: int, interrupted: bool = False) -> Outcome:
         if state == "failed" and not eligible(run.id, retries):
             failed.append((run.id, last_error(run.id)))
     return Outcome(counts, failed, interrupted)
+
+
+def run_on_slurm(plan: Plan, retries: int, report: Callable[[str, str], None]) -> Outcome:
+    """Record the plan, submit its eligible runs as one SLURM job array, wait for it, and summarise.
+
+    Runs claimed by a live process elsewhere are left to it; failed runs are retried by the next
+    `mixft sweep` while they have retries left.
+    """
+    from mixft.runner.executors import slurm
+
+    record(plan)
+    ordered = sorted(plan.runs, key=estimated_cost, reverse=True)
+    todo = [r.id for r in ordered if eligible(r.id, retries) and holder(run_dir(r.id)) is None]
+    if todo:
+        jobs = slurm.submit(plan.sweep, todo, plan.runs[0].config.executor)
+        report("submitted", f"{len(jobs)} runs as SLURM job array {jobs[0].split('_')[0]}")
+        slurm.wait(jobs, report)
+    return summarise(plan, retries)

@@ -18,7 +18,7 @@ PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 TRACKERS = ("none", "wandb")
 TRACKER_MODES = ("auto", "online", "offline", "disabled")
-EXECUTORS = ("local",)
+EXECUTORS = ("local", "slurm")
 BUDGET_UNITS = ("examples", "tokens")
 DEEPSPEED_CONFIGS = ("zero2_offload", "zero2")
 
@@ -137,7 +137,8 @@ def validate_config(cfg: Config) -> None:
     _choice("tracker.name", cfg.tracker.name, TRACKERS)
     _choice("tracker.mode", cfg.tracker.mode, TRACKER_MODES)
     _choice("executor.name", cfg.executor.name, EXECUTORS)
-    _positive("executor.gpus_per_run", cfg.executor.gpus_per_run)
+    if cfg.executor.gpus_per_run < 0:
+        raise ConfigError(f"executor.gpus_per_run must be 0 or more, got {cfg.executor.gpus_per_run}")
     if cfg.seed < 0:
         raise ConfigError(f"seed must be 0 or more, got {cfg.seed}")
 

@@ -47,7 +47,12 @@ def mixft(*args: str, wait: bool = True) -> subprocess.CompletedProcess | subpro
 
 def statuses() -> dict[str, dict]:
     runs = Path(os.environ["MIXFT_HOME"]) / "runs"
-    return {p.name: json.loads((p / "status.json").read_text()) for p in runs.iterdir()}
+    # a run dir being written may not hold its status yet
+    return {
+        p.name: json.loads((p / "status.json").read_text())
+        for p in runs.iterdir()
+        if (p / "status.json").exists()
+    }
 
 
 def assert_all_done_once(expected: int) -> None:
