@@ -171,11 +171,13 @@ def status_renderable(name: str, rows: list[dict[str, Any]]) -> Any:
     for column in ("id", "state", "model", "tasks", "attempts", "progress", "eta", "detail"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        if row["state"] not in ("running", "failed", "interrupted"):
+        if row["state"] not in ("running", "failed", "interrupted") and not row.get("slurm"):
             continue
         progress = f"{row['progress']:.0%}" if row["progress"] is not None else "-"
         eta = f"{row['eta_s'] / 60:.1f} min" if row["eta_s"] is not None else "-"
-        detail = row["error"] or row["holder"] or ""
+        detail = (
+            row["error"] or row["holder"] or (f"slurm {row['slurm'].lower()}" if row.get("slurm") else "")
+        )
         table.add_row(
             row["id"],
             row["state"],

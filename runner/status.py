@@ -61,6 +61,7 @@ def run_row(rid: str) -> dict[str, Any]:
         "role": meta.get("role"),
         "error": (status.get("error") or "").strip().splitlines()[-1:] or None,
         "holder": claim_summary(folder),
+        "slurm": None,
         "progress": None,
         "eta_s": None,
     }
@@ -71,6 +72,22 @@ def run_row(rid: str) -> dict[str, Any]:
     return row
 
 
+def _slurm_states(rows: list[dict[str, Any]]) -> None:
+    """Add each queued run's SLURM state (PENDING, RUNNING, ...) from one squeue call."""
+    jobs = {}
+    for row in rows:
+        submitted = rundir.read_json(Path(row["run_dir"]) / "slurm.json")
+        if submitted and row["state"] != "done":
+            jobs[submitted["job_id"]] = row
+    if jobs:
+        from mixft.runner.executors.slurm import queued
+
+        for job, state in queued(list(jobs)).items():
+            jobs[job]["slurm"] = state
+
+
 def sweep_status(name: str) -> list[dict[str, Any]]:
-    """Status rows of every run a sweep holds."""
-    return [run_row(rid) for rid in sweep_ids(name)]
+    """Status rows of every run a sweep holds (with `slurm`: the queue state of runs submitted there)."""
+    rows = [run_row(rid) for rid in sweep_ids(name)]
+    _slurm_states(rows)
+    return rows

@@ -41,7 +41,7 @@ def test_a_sweep_runs_on_slurm(tmp_path):
 
 
 def test_a_cancelled_job_is_recovered_by_a_rerun(tmp_path):
-    path = sweep_file(tmp_path, "  - training.max_steps=40\n  - training.save_steps=5\n")
+    path = sweep_file(tmp_path, "  - training.max_steps=80\n  - training.save_steps=5\n")
     args = [
         "sweep",
         path,
@@ -64,6 +64,8 @@ def test_a_cancelled_job_is_recovered_by_a_rerun(tmp_path):
         victim = running[0] if running else None
         time.sleep(0.5)
     job = json.loads((Path(os.environ["MIXFT_HOME"]) / "runs" / victim / "slurm.json").read_text())["job_id"]
+    rows = {row["id"]: row for row in json.loads(mixft("status", path, "--format", "json").stdout)}
+    assert rows[victim]["slurm"] == "RUNNING"  # queue states come from squeue while the array runs
     subprocess.run(["scancel", job], check=True)
     first.wait(timeout=600)
     assert statuses()[victim]["state"] in ("interrupted", "running", "failed")
