@@ -149,8 +149,8 @@ def _execute_claimed(cfg: Config, rid: str, folder: Path, sweep: str | None) -> 
         return Outcome(rid, folder, "done", rundir.read_json(folder / "metrics.json") or {})
     if state == "running":  # we hold the claim, so its last holder died without a word (SIGKILL)
         rundir.set_state(folder, "interrupted", "the previous attempt ended without recording its state")
+    previous = signal.signal(signal.SIGTERM, _raise_interrupted)  # before the run counts as running
     rundir.set_state(folder, "running")
-    previous = signal.signal(signal.SIGTERM, _raise_interrupted)
     tracker = make_tracker(cfg, rid, folder, role_of(cfg), sweep)
     ok = False
     try:

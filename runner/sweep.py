@@ -122,9 +122,9 @@ class Runner:
         if code == EXIT_CLAIMED:
             self.waiting.add(rid)
             return
-        if state == "running":  # died without recording it: OOM kill, segfault
-            rundir.set_state(run_dir(rid), "failed", f"the run process exited with code {code}")
-            state = "failed"
+        if state == "running":  # died without recording it: OOM kill, segfault, a signal while stopping
+            state = "interrupted" if self.stopping else "failed"
+            rundir.set_state(run_dir(rid), state, f"the run process exited with code {code}")
         self.report(
             state,
             f"{rid} ({time.time() - job.started:.0f} s)"

@@ -110,3 +110,23 @@ def test_sweeps_killed_at_random_moments_finish_on_rerun(tmp_path):
     final = mixft("sweep", path, "--max-parallel", "2")
     assert final.returncode == 0, final.stdout + final.stderr
     assert_all_done_once(4)
+
+
+def test_ctrl_c_interrupts_running_runs_and_a_rerun_resumes(tmp_path):
+    path = sweep_file(tmp_path, "  - training.max_steps=80\n  - training.save_steps=5\n")
+    child = mixft("sweep", path, "--max-parallel", "2", wait=False)
+    deadline = time.time() + 300
+    while (
+        not any(s["state"] == "running" for s in statuses().values())
+        if (Path(os.environ["MIXFT_HOME"]) / "runs").exists()
+        else True
+    ):
+        assert time.time() < deadline and child.poll() is None, "no run started"
+        time.sleep(0.2)
+    child.send_signal(signal.SIGINT)
+    assert child.wait(timeout=180) == 130
+    states = {s["state"] for s in statuses().values()}
+    assert "interrupted" in states and "running" not in states
+    final = mixft("sweep", path, "--max-parallel", "2")
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert_all_done_once(4)
