@@ -21,17 +21,13 @@ def _cluster():
         pytest.fail("no SLURM cluster: run these tests through `make test-slurm`")
 
 
+# the test node has 2 CPUs and no GPU: one CPU and 2 GB per task
+ON_SLURM = ["--executor", "slurm", "executor.gpus_per_run=0", "executor.cpus_per_task=1", "executor.mem_gb=2"]
+
+
 def test_a_sweep_runs_on_slurm(tmp_path):
     path = sweep_file(tmp_path)
-    result = mixft(
-        "sweep",
-        path,
-        "--executor",
-        "slurm",
-        "executor.gpus_per_run=0",
-        "executor.cpus_per_task=1",
-        "executor.mem_gb=2",
-    )
+    result = mixft("sweep", path, *ON_SLURM)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SLURM job array" in result.stdout
     assert_all_done_once(4)
@@ -42,15 +38,7 @@ def test_a_sweep_runs_on_slurm(tmp_path):
 
 def test_a_cancelled_job_is_recovered_by_a_rerun(tmp_path):
     path = sweep_file(tmp_path, "  - training.max_steps=80\n  - training.save_steps=5\n")
-    args = [
-        "sweep",
-        path,
-        "--executor",
-        "slurm",
-        "executor.gpus_per_run=0",
-        "executor.cpus_per_task=1",
-        "executor.mem_gb=2",
-    ]
+    args = ["sweep", path, *ON_SLURM]
     first = mixft(*args, wait=False)
     deadline = time.time() + 300
     victim = None
