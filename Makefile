@@ -30,9 +30,10 @@ $(STAMP): pyproject.toml
 
 install: $(STAMP)  ## Create .venv and install mixft (editable) with its dev tools
 
-smoke: $(STAMP)  ## Run the smoke sweep (tiny local model, offline sample data, CPU; ~2 min) and show it
+smoke: $(STAMP)  ## Run the smoke sweep (tiny local model, offline sample data, CPU; ~2 min) and compare it
 	$(OFFLINE) $(BIN)/mixft sweep smoke
 	$(OFFLINE) $(BIN)/mixft status smoke
+	$(OFFLINE) $(BIN)/mixft compare smoke
 
 test: $(STAMP)  ## Run the test suite (offline, CPU)
 	$(OFFLINE) $(BIN)/python -m pytest -m "not slurm"

@@ -18,8 +18,15 @@ from mixft.runner.sweepfile import load_sweep
 
 
 def sweep_ids(name: str) -> list[str]:
-    """Run ids a sweep recorded when it last ran (`mixft sweep`)."""
-    record = rundir.read_json(store_root() / "sweeps" / f"{load_sweep(name).name}.json")
+    """Run ids a sweep recorded when it last ran (`mixft sweep`).
+
+    Args:
+        name: The sweep's name as recorded in the store, or a sweep file (path or packaged name).
+    """
+    records = store_root() / "sweeps"
+    record = rundir.read_json(records / f"{name}.json") if "/" not in name else None
+    if record is None:
+        record = rundir.read_json(records / f"{load_sweep(name).name}.json")
     if record is None:
         raise ConfigError(
             f"sweep '{name}' has not run in this store ({store_root()}); start it with `mixft sweep {name}`"

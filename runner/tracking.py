@@ -10,7 +10,9 @@ warning. wandb 0.31 keeps an offline run as one transaction log,
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import io
 import logging
 import netrc
 import os
@@ -31,7 +33,12 @@ FINISH_TIMEOUT_S = 300.0  # a dead network cannot hold a run at its end (resend:
 SYNC_TIMEOUT_S = 120.0  # per run; an offline run's log is small
 SECRET_SUFFIXES = ("token", "key", "secret", "password")  # also covers *_token, *_key
 CREDENTIAL_HOSTS = ("api.wandb.ai", "api.forge.coreweave.com")  # wandb 0.31's default and its upstream
-OFFLINE_GLOBS = ("wandb/offline-run-*", "*/wandb/offline-run-*", "runs/*/wandb/offline-run-*")
+OFFLINE_GLOBS = (
+    "wandb/offline-run-*",
+    "*/wandb/offline-run-*",
+    "runs/*/wandb/offline-run-*",
+    "compare/*/wandb/offline-run-*",  # `mixft compare --wandb`
+)
 # What wandb may record: our config and metrics, nothing about code, git, host, process or packages.
 SETTINGS: dict[str, Any] = {
     "save_code": False,
@@ -109,40 +116,10 @@ class WandbTracker:
                 self.report_to = "wandb"
 
     def _mode(self) -> str:
-        """auto: WANDB_MODE when set, else online; online needs credentials, else offline."""
-        mode = requested = self.cfg.tracker.mode
-        if mode == "auto":
-            env = os.environ.get("WANDB_MODE", "")
-            mode = {"dryrun": "offline", "run": "online"}.get(env, env)
-            mode = mode if mode in ("online", "offline", "disabled") else "online"
-        if mode == "online" and not has_credentials():  # wandb would prompt for a key, or fail
-            log.log(
-                logging.WARNING if requested == "online" else logging.INFO,
-                "W&B: no credentials, logging offline to %s; upload later with `mixft sync %s`",
-                self.run_dir / "wandb",
-                self.run_id,
-            )
-            mode = "offline"
-        return mode
+        return resolve_mode(self.cfg.tracker.mode, self.run_dir / "wandb", self.run_id)
 
     def _init(self, mode: str) -> Any:
-        import wandb
-
-        kwargs = self._init_kwargs()
-        if mode == "online":
-            try:
-                run = wandb.init(mode="online", **kwargs)
-                log.info("W&B: logging to %s", run.url)
-                return run
-            except Exception as exc:  # unreachable server, bad key, timeout: keep everything locally
-                log.warning(
-                    "W&B: online start failed (%s); logging offline to %s; upload later with `mixft sync %s`",
-                    _one_line(exc),
-                    self.run_dir / "wandb",
-                    self.run_id,
-                )
-                wandb.teardown()  # the failed online stream holds this run id until its service stops
-        return wandb.init(mode="offline", **kwargs)
+        return init_run(mode, self._init_kwargs(), self.run_dir / "wandb", self.run_id)
 
     def _init_kwargs(self) -> dict[str, Any]:
         import wandb
@@ -163,10 +140,16 @@ class WandbTracker:
         }
 
     def log_summary(self, metrics: dict[str, float]) -> None:
-        """Write the final eval metrics into the run summary."""
+        """Write the final eval metrics into the run summary, and save the predictions as run files
+        (`mixft compare --source wandb` reads them for its confidence intervals)."""
         if self._run is not None:
             with _guarded("log_summary"):
                 self._run.summary.update(dict(metrics))
+            if any((self.run_dir / "predictions").glob("*.jsonl")):
+                with _guarded("save predictions"), contextlib.redirect_stderr(io.StringIO()):
+                    # wandb prints "Symlinked N files" to stderr even when silent
+                    pattern = str(self.run_dir / "predictions" / "*.jsonl")
+                    self._run.save(pattern, base_path=str(self.run_dir), policy="now")
 
     def finish(self, ok: bool) -> None:
         """Close the run (ok=False marks it failed) and return once its files are complete on disk."""
@@ -195,6 +178,57 @@ def make_tracker(cfg: Config, run_id: str, run_dir: Path, role: str, sweep: str 
     if cfg.tracker.name != "wandb" or cfg.tracker.mode == "disabled" or rank != 0:
         return NullTracker()
     return WandbTracker(cfg, run_id, run_dir, role, sweep)
+
+
+def resolve_mode(requested: str, folder: Path, sync_target: str) -> str:
+    """auto: WANDB_MODE when set, else online; online needs credentials, else offline.
+
+    Args:
+        requested: The tracker's mode: auto | online | offline | disabled.
+        folder: Where offline W&B files go (named in the message).
+        sync_target: What `mixft sync` takes to upload them later (named in the message).
+    """
+    mode = requested
+    if mode == "auto":
+        env = os.environ.get("WANDB_MODE", "")
+        mode = {"dryrun": "offline", "run": "online"}.get(env, env)
+        mode = mode if mode in ("online", "offline", "disabled") else "online"
+    if mode == "online" and not has_credentials():  # wandb would prompt for a key, or fail
+        log.log(
+            logging.WARNING if requested == "online" else logging.INFO,
+            "W&B: no credentials, logging offline to %s; upload later with `mixft sync %s`",
+            folder,
+            sync_target,
+        )
+        mode = "offline"
+    return mode
+
+
+def init_run(mode: str, kwargs: dict[str, Any], folder: Path, sync_target: str) -> Any:
+    """wandb.init in `mode`; an online start that fails (no network, bad key) goes offline instead.
+
+    Args:
+        mode: online or offline (see `resolve_mode`).
+        kwargs: The rest of wandb.init's arguments.
+        folder: Where offline W&B files go (named in the message).
+        sync_target: What `mixft sync` takes to upload them later (named in the message).
+    """
+    import wandb
+
+    if mode == "online":
+        try:
+            run = wandb.init(mode="online", **kwargs)
+            log.info("W&B: logging to %s", run.url)
+            return run
+        except Exception as exc:  # unreachable server, bad key, timeout: keep everything locally
+            log.warning(
+                "W&B: online start failed (%s); logging offline to %s; upload later with `mixft sync %s`",
+                _one_line(exc),
+                folder,
+                sync_target,
+            )
+            wandb.teardown()  # the failed online stream holds this run id until its service stops
+    return wandb.init(mode="offline", **kwargs)
 
 
 def run_name(cfg: Config) -> str:

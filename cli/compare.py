@@ -1,0 +1,94 @@
+"""`mixft compare`: every mixture against its single-task baselines, with confidence intervals.
+
+run: mixft compare smoke    |    mixft compare smoke --view pairs --plot deltas.png --format md
+"""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+
+class View(StrEnum):
+    tasks = "tasks"
+    all = "all"
+    regularizer = "regularizer"
+    pairs = "pairs"
+
+
+class Format(StrEnum):
+    table = "table"
+    md = "md"
+    csv = "csv"
+    json = "json"
+
+
+class Metric(StrEnum):
+    accuracy = "accuracy"
+    macro_f1 = "macro_f1"
+
+
+class Source(StrEnum):
+    store = "store"
+    wandb = "wandb"
+
+
+def compare(
+    sweep: Annotated[
+        str, typer.Argument(help="A sweep that has run (in this store, or in W&B with --source wandb).")
+    ],
+    view: Annotated[
+        View,
+        typer.Option(
+            help="tasks: best mixture per task; all: every comparison; regularizer: effect of added data; pairs: task x task."
+        ),
+    ] = View.tasks,
+    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    metric: Annotated[
+        Metric, typer.Option(help="Classification metric (numeric tasks use numeric_accuracy).")
+    ] = Metric.accuracy,
+    plot: Annotated[
+        Path | None, typer.Option(help="Write a heatmap of deltas (mixtures x tasks) to this PNG.")
+    ] = None,
+    wandb: Annotated[
+        bool,
+        typer.Option(
+            "--wandb", help="Log the table and heatmap to a comparison run in the sweep's W&B group."
+        ),
+    ] = False,
+    source: Annotated[
+        Source, typer.Option(help="store: this machine's run dirs; wandb: the W&B API (online).")
+    ] = Source.store,
+    project: Annotated[
+        str | None, typer.Option(help="W&B project for --source wandb (default: the sweep's).")
+    ] = None,
+    entity: Annotated[
+        str | None, typer.Option(help="W&B entity for --source wandb (default: the sweep's).")
+    ] = None,
+    confidence: Annotated[
+        float, typer.Option(min=0.5, max=0.999, help="Coverage of the bootstrap intervals.")
+    ] = 0.95,
+    resamples: Annotated[int, typer.Option(min=100, max=1_000_000, help="Bootstrap resamples.")] = 10_000,
+) -> None:
+    """Compare every mixture with its single-task baselines (paired bootstrap CIs over eval examples)."""
+    from mixft.cli import compare_render as render
+    from mixft.runner.compare.core import build, heatmap_path, load_runs, plot_result, publish_result
+    from mixft.runner.compare.pairing import Options
+
+    runs, unreadable = load_runs(sweep, source.value, project, entity)
+    result = build(sweep, view.value, Options(metric.value, confidence, resamples), runs, unreadable)
+    {
+        Format.table: render.table,
+        Format.md: render.markdown,
+        Format.csv: render.as_csv,
+        Format.json: render.as_json,
+    }[fmt](result)
+    image = plot_result(result, plot or heatmap_path(sweep)) if plot or wandb else None
+    if plot:
+        typer.echo(f"heatmap: {plot}", err=fmt != Format.table)
+    if wandb:
+        where = publish_result(result, image)
+        typer.echo(f"W&B: {where}" if where else "W&B: not logged (see the warning above)", err=True)

@@ -1,0 +1,92 @@
+"""`mixft compare` in one call: read a sweep's runs, pair them, and build the rows of a view.
+
+run: mixft compare smoke --format json
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mixft.runner.compare import sources, views
+from mixft.runner.compare.pairing import Options, Report, pair, pair_additions
+from mixft.runner.compare.results import RunResult
+from mixft.runner.errors import unknown
+from mixft.runner.paths import store_root
+
+
+@dataclass
+class Result:
+    """A view's rows, the comparisons behind them, and what could not be compared."""
+
+    sweep: str
+    view: str
+    options: Options
+    rows: list[dict[str, Any]]
+    report: Report
+    unreadable: list[str] = field(default_factory=list)
+
+    @property
+    def missing(self) -> list[str]:
+        return [*self.unreadable, *self.report.missing]
+
+
+def load_runs(
+    sweep: str, source: str, project: str | None, entity: str | None
+) -> tuple[list[RunResult], list[str]]:
+    """The sweep's runs from the store or W&B, and a line per run that could not be read."""
+    if source not in sources.SOURCES:
+        raise unknown("source", source, sources.SOURCES)
+    if source == "store":
+        return sources.store_runs(sweep)
+    tracker = sources.tracker_settings(sweep)
+    return sources.wandb_runs(
+        sweep, project or tracker.get("project") or "mixft", entity or tracker.get("entity")
+    ), []
+
+
+def build(sweep: str, view: str, options: Options, runs: list[RunResult], unreadable: list[str]) -> Result:
+    """Pair the runs and build the rows of one view (see views.py)."""
+    if view not in views.VIEWS:
+        raise unknown("view", view, views.VIEWS)
+    if view == "regularizer":
+        report = pair_additions(runs, options)
+        rows = views.regularizer_rows(report)
+    else:
+        report = pair(runs, options)
+        rows = {
+            "tasks": lambda: views.task_rows(report, options.confidence),
+            "all": lambda: views.all_rows(report),
+            "pairs": lambda: views.pair_rows(report),
+        }[view]()
+    return Result(sweep, view, options, rows, report, unreadable)
+
+
+def heatmap_path(sweep: str) -> Path:
+    """Where --wandb writes the heatmap when --plot names no file."""
+    return store_root() / "compare" / sweep / "heatmap.png"
+
+
+def plot_result(result: Result, path: Path) -> Path:
+    """Heatmap of every comparison behind the view (against baselines, or without added data)."""
+    from mixft.runner.compare.plot import heatmap
+
+    reference = (
+        "the same run without the added data" if result.view == "regularizer" else "single-task baseline"
+    )
+    title = f"{result.sweep}: delta in score (classification: {result.options.metric})"
+    return heatmap(
+        views.all_rows(result.report), path, title, f"delta vs {reference} (held out: vs base model)"
+    )
+
+
+def publish_result(result: Result, image: Path | None) -> str | None:
+    """Log the view's rows, every comparison and the heatmap to a W&B run in the sweep's group."""
+    from mixft.runner.compare.publish import publish
+
+    tables = {result.view: result.rows, "comparisons": views.all_rows(result.report)}
+    settings = {"view": result.view, **dataclasses.asdict(result.options)}
+    folder = store_root() / "compare" / result.sweep
+    return publish(result.sweep, sources.tracker_settings(result.sweep), tables, image, folder, settings)

@@ -1,0 +1,178 @@
+"""What `mixft compare` knows of a run: where it sits in the grid, its state, scores and predictions.
+
+run: mixft compare smoke    (reads the store's run directories; --source wandb reads W&B instead)
+
+Every source produces the same RunResult, so pairing and statistics never know where the numbers
+came from. Runs pair when they share a *context*: every config value except the mixture's tasks and
+shares, the regulariser, the seed, the eval task list and labels. A baseline for task t is then the
+run in the same context and seed trained on {t} alone; the base model is the untrained run with the
+same model, data and eval settings.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from mixft.runner import rundir
+from mixft.runner.errors import ConfigError
+from mixft.runner.paths import run_dir
+from mixft.runner.yamlio import load_yaml
+
+# Flat config keys (or key prefixes) outside a run's pairing context.
+NOT_CONTEXT = (
+    "task",
+    "tracker",
+    "executor",
+    "regularizer",
+    "seed",
+    "mixture.tasks",
+    "mixture.shares",
+    "eval.tasks",
+    "eval.include_targets",
+)
+BASE_CONTEXT = ("model", "data", "eval")  # what a base-model evaluation shares with trained runs
+LABEL_KEYS = ("name", "description")  # a recipe's name is a label; model.name is kept
+
+Predictions = Callable[[str], list[dict[str, Any]] | None]
+
+
+@dataclass(frozen=True)
+class TaskInfo:
+    """How a task is scored: kind (classification | numeric_qa), labels, and whether it is trainable."""
+
+    kind: str
+    labels: tuple[str, ...] = ()
+    trainable: bool = True
+
+
+@dataclass
+class RunResult:
+    """One run as compare sees it."""
+
+    id: str
+    role: str  # base | baseline | mixture
+    state: str  # pending | running | done | failed | interrupted
+    model: str
+    recipe: str  # the training recipe's name
+    tasks: tuple[str, ...]  # trained tasks, sorted
+    regularizer: str
+    seed: int | None
+    context: str  # digest: runs that pair share it (see module doc)
+    base_context: str  # digest: the base-model run of this model, data and eval settings
+    scored: dict[str, TaskInfo]  # every task of the run's catalogue that has a metric
+    metrics: dict[str, float] = field(default_factory=dict)  # eval/<task>/<metric>
+    error: str | None = None
+    predictions: Predictions = field(default=lambda task: None, repr=False)
+
+    @property
+    def targets(self) -> tuple[str, ...]:
+        """Trained tasks that have a metric: the tasks this run is compared on."""
+        return tuple(t for t in self.tasks if t in self.scored)
+
+    @property
+    def additions(self) -> tuple[str, ...]:
+        """Data trained on besides the targets: unscored mixture tasks, or the regulariser."""
+        extra = tuple(t for t in self.tasks if t not in self.scored)
+        if self.regularizer != "none":
+            extra += (self.regularizer,)
+        return extra
+
+    @property
+    def evaluated(self) -> tuple[str, ...]:
+        """Tasks this run has a score for."""
+        return tuple(sorted({key.split("/")[1] for key in self.metrics if key.startswith("eval/")}))
+
+
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config -> {"section.key": value}."""
+    flat: dict[str, Any] = {}
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            flat |= flatten(value, f"{prefix}{key}.")
+        else:
+            flat[f"{prefix}{key}"] = value
+    return flat
+
+
+def _within(key: str, prefixes: tuple[str, ...]) -> bool:
+    return any(key == p or key.startswith(p + ".") for p in prefixes)
+
+
+def _digest(flat: dict[str, Any]) -> str:
+    text = json.dumps(flat, sort_keys=True, default=str)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def contexts(flat: dict[str, Any]) -> tuple[str, str]:
+    """(pairing context, base-model context) digests of a flat config (see module doc)."""
+    kept = {
+        k: v
+        for k, v in flat.items()
+        if "." in k  # W&B adds its axes (model, tasks, ...) as top-level keys
+        and not _within(k, NOT_CONTEXT)
+        and (k == "model.name" or k.rsplit(".", 1)[1] not in LABEL_KEYS)
+    }
+    base = {k: v for k, v in kept.items() if _within(k, BASE_CONTEXT)}
+    return _digest(kept), _digest(base)
+
+
+def task_infos(catalogue: dict[str, Any]) -> dict[str, TaskInfo]:
+    """Scored tasks of a config's task catalogue (nested dicts as in config.yaml)."""
+    return {
+        name: TaskInfo(task["kind"], tuple(task.get("labels") or ()), bool(task.get("trainable", True)))
+        for name, task in catalogue.items()
+        if task.get("metric", "none") != "none"
+    }
+
+
+def read_predictions(folder: Path) -> Predictions:
+    """A reader of predictions/<task>.jsonl; None when the file is missing or unreadable."""
+
+    def read(task: str) -> list[dict[str, Any]] | None:
+        try:
+            text = (folder / "predictions" / f"{task}.jsonl").read_text(encoding="utf-8")
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        except (OSError, ValueError):
+            return None
+
+    return read
+
+
+def from_store(rid: str) -> RunResult | None:
+    """A run read from its directory; None when it has no config (never written)."""
+    folder = run_dir(rid)
+    try:
+        config = load_yaml(folder / "config.yaml")
+        return _result(rid, folder, config)
+    except (ConfigError, KeyError, TypeError, AttributeError):  # lost or torn: reported as missing
+        return None
+
+
+def _result(rid: str, folder: Path, config: dict[str, Any]) -> RunResult:
+    meta = rundir.read_json(folder / "run.json") or {}
+    status = rundir.read_status(folder)
+    flat = flatten({k: v for k, v in config.items() if k != "task"})
+    context, base_context = contexts(flat)
+    metrics = (rundir.read_json(folder / "metrics.json") or {}) if status["state"] == "done" else {}
+    error = (status.get("error") or "").strip().splitlines()
+    return RunResult(
+        id=rid,
+        role=meta.get("role", "mixture"),
+        state=status["state"],
+        model=config["model"]["name"],
+        recipe=config["training"]["name"],
+        tasks=tuple(sorted(config["mixture"]["tasks"])),
+        regularizer=config["regularizer"]["name"],
+        seed=config.get("seed"),
+        context=context,
+        base_context=base_context,
+        scored=task_infos(config.get("task") or {}),
+        metrics={k: v for k, v in metrics.items() if k.startswith("eval/")},
+        error=error[-1] if error else None,
+        predictions=read_predictions(folder),
+    )

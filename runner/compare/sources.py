@@ -1,0 +1,123 @@
+"""Where `mixft compare` reads runs from: the store (default, offline) or the W&B API.
+
+run: mixft compare smoke    |    mixft compare cocktail_paper --source wandb    (needs network + key)
+
+The store is the source of truth: run directories hold configs, states, metrics and predictions.
+W&B holds the same runs when the sweep ran with tracker=wandb: the config (flattened), the summary
+metrics and the predictions as run files. W&B runs are found by their group, the sweep's name.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+from pathlib import Path
+from typing import Any
+
+from mixft.runner.compare.results import RunResult, contexts, from_store, task_infos
+from mixft.runner.errors import ConfigError
+from mixft.runner.paths import run_dir, store_root
+
+SOURCES = ("store", "wandb")
+# W&B run states -> mixft states
+WANDB_STATES = {"finished": "done", "failed": "failed", "crashed": "failed", "killed": "interrupted"}
+API_TIMEOUT_S = 60
+
+
+def store_runs(sweep: str) -> tuple[list[RunResult], list[str]]:
+    """Runs the sweep recorded in this store, and a line per run whose directory cannot be read."""
+    from mixft.runner.status import sweep_ids
+
+    runs, unreadable = [], []
+    for rid in sweep_ids(sweep):
+        run = from_store(rid)
+        if run is None:
+            unreadable.append(f"run {rid}: {run_dir(rid)} has no readable config.yaml")
+        else:
+            runs.append(run)
+    return runs, unreadable
+
+
+def tracker_settings(sweep: str) -> dict[str, Any]:
+    """The sweep's W&B settings (project, entity, mode): from a run config in this store when the sweep
+    ran here, else from the sweep file's plan."""
+    from mixft.runner.status import sweep_ids
+    from mixft.runner.yamlio import load_yaml
+
+    try:
+        config = load_yaml(run_dir(sweep_ids(sweep)[0]) / "config.yaml")
+        return dict(config["tracker"])
+    except (ConfigError, IndexError, KeyError, TypeError):
+        from mixft.runner.grid import expand
+        from mixft.runner.sweepfile import load_sweep
+
+        return dataclasses.asdict(expand(load_sweep(sweep)).runs[0].config.tracker)
+
+
+def _downloader(run: Any, cache: Path) -> Any:
+    def read(task: str) -> list[dict[str, Any]] | None:
+        name = f"predictions/{task}.jsonl"
+        try:
+            run.file(name).download(root=str(cache), replace=True, exist_ok=True)
+            text = (cache / name).read_text(encoding="utf-8")
+            return [json.loads(line) for line in text.splitlines() if line.strip()]
+        except Exception:  # not uploaded (an older run), or the network went away: no interval
+            return None
+
+    return read
+
+
+def _wandb_result(run: Any, cache: Path) -> RunResult | None:
+    """A W&B run of ours as a RunResult; None for runs mixft did not log (no role in the config)."""
+    from mixft.runner.catalog import load_tasks
+
+    flat = dict(run.config)
+    if "role" not in flat or "model.name" not in flat:
+        return None
+    context, base_context = contexts(flat)
+    catalogue = {name: dataclasses.asdict(task) for name, task in load_tasks().items()}
+    names = flat.get("task") or list(catalogue)
+    summary = dict(run.summary)
+    return RunResult(
+        id=run.id,
+        role=flat["role"],
+        state=WANDB_STATES.get(run.state, run.state),
+        model=flat["model.name"],
+        recipe=flat.get("training.name", "?"),
+        tasks=tuple(sorted(flat.get("tasks") or ())),
+        regularizer=flat.get("regularizer", "none"),
+        seed=flat.get("seed"),
+        context=context,
+        base_context=base_context,
+        scored=task_infos({n: catalogue[n] for n in names if n in catalogue}),
+        metrics={k: v for k, v in summary.items() if k.startswith("eval/") and isinstance(v, int | float)},
+        predictions=_downloader(run, cache / run.id),
+    )
+
+
+def wandb_runs(sweep: str, project: str, entity: str | None) -> list[RunResult]:
+    """The sweep's runs in W&B (group = sweep name), with their predictions fetched on demand.
+
+    Task labels come from this installation's task catalogue (W&B keeps only the task names).
+
+    Raises:
+        ConfigError: No credentials, the project cannot be reached, or it holds no runs of the sweep.
+    """
+    import wandb
+
+    from mixft.runner.tracking import has_credentials
+
+    if not has_credentials():
+        raise ConfigError("--source wandb needs W&B credentials: set WANDB_API_KEY or run `wandb login`")
+    path = f"{entity}/{project}" if entity else project
+    try:
+        found = list(wandb.Api(timeout=API_TIMEOUT_S).runs(path, filters={"group": sweep}))
+    except Exception as exc:
+        raise ConfigError(f"W&B project '{path}': cannot list runs ({str(exc).splitlines()[0]})") from None
+    cache = store_root() / "compare" / sweep / "wandb-files"
+    runs = [r for r in (_wandb_result(run, cache) for run in found) if r is not None]
+    if not runs:
+        raise ConfigError(
+            f"W&B project '{path}' has no runs in group '{sweep}'; did the sweep run with tracker=wandb?"
+        )
+    return runs
