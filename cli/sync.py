@@ -1,6 +1,8 @@
 """`mixft sync`: upload the offline W&B runs of finished runs, once credentials and network are there.
 
 run: mixft sync 3f2a9c0e1b7d    |    mixft sync --all    (needs WANDB_API_KEY or `wandb login`)
+
+--all also uploads the comparison runs of `mixft compare --wandb`.
 """
 
 from __future__ import annotations
@@ -56,10 +58,14 @@ def _targets(run_ids: list[str], all_: bool) -> dict[str, list[Path]]:
         raise ConfigError("name the runs to upload (mixft sync RUN_ID ...) or pass --all; one of the two")
     if all_:
         targets: dict[str, list[Path]] = {}
-        for folder in offline_runs(runs):
-            targets.setdefault(folder.parent.parent.name, []).append(folder)
+        # runs/<id>/wandb/offline-run-*, and compare/<sweep>/wandb/offline-run-* (`mixft compare --wandb`)
+        for folder in [*offline_runs(runs), *offline_runs(store_root() / "compare")]:
+            owner = folder.parent.parent
+            targets.setdefault(owner.name if owner.parent == runs else f"compare/{owner.name}", []).append(
+                folder
+            )
         if not targets:
-            typer.echo(f"no offline W&B runs under {runs}")
+            typer.echo(f"no offline W&B runs under {store_root()}")
         return targets
     known = sorted(p.name for p in runs.iterdir()) if runs.is_dir() else []
     for rid in run_ids:

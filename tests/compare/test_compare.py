@@ -253,3 +253,18 @@ def test_a_sweep_without_baselines_says_so(tmp_path):
 
 def test_unknown_sweep_is_one_line(tmp_path):
     assert_usage_error(invoke("compare", "nosuch"), "nosuch")
+
+
+def test_compare_loads_no_training_library(known):
+    import subprocess
+    import sys
+
+    heavy = ("torch", "transformers", "trl", "datasets", "wandb", "peft")
+    code = (
+        "import sys\nfrom mixft.cli.main import app\n"
+        "try:\n    app(['compare', 'known', '--view', 'all'])\nexcept SystemExit:\n    pass\n"
+        f"print('HEAVY', sorted(m for m in {heavy!r} if m in sys.modules))\n"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
+    assert "fpb + headline" in out
+    assert out.strip().splitlines()[-1] == "HEAVY []"

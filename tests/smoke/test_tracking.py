@@ -6,15 +6,9 @@ as files/config.yaml and files/wandb-summary.json, so these tests read the log b
 
 from __future__ import annotations
 
-import json
 import logging
-import struct
 import subprocess
 import sys
-import tempfile
-from collections.abc import Iterator
-from dataclasses import dataclass, field
-from pathlib import Path
 from typing import Any
 
 import pytest
@@ -28,6 +22,7 @@ from mixft.runner.config import load_config
 from mixft.runner.paths import run_dir, store_root
 from mixft.runner.runs import resolve, role_of, run_id
 from mixft.runner.tracking import NullTracker, WandbTracker, make_tracker, offline_runs, sync
+from tests.wandb_log import isolate_wandb, read_offline
 
 pytestmark = pytest.mark.smoke
 
@@ -43,69 +38,9 @@ CANARIES = ("canary-hf-123", "canary-x-456")
 UNREACHABLE = "http://127.0.0.1:9"  # the discard port: refused at once, never the network
 
 
-@dataclass
-class OfflineRun:
-    run: dict[str, Any] = field(default_factory=dict)
-    config: dict[str, Any] = field(default_factory=dict)
-    summary: dict[str, Any] = field(default_factory=dict)
-    exit_code: int | None = None  # None: the run never finished
-
-
-def _payloads(log_file: Path) -> Iterator[bytes]:
-    """Records of a LevelDB-style log: a 7-byte file header, then 32 KiB blocks of records that
-    each start with (crc32, length, type); FIRST/MIDDLE/LAST pieces join into one record."""
-    data, block, pos, parts = log_file.read_bytes(), 32768, 7, b""
-    assert data[:4] == b":W&B", data[:7]
-    while pos + 7 <= len(data):
-        if block - pos % block < 7:  # too little room for a header: zero padding to the next block
-            pos += block - pos % block
-            continue
-        _crc, length, kind = struct.unpack("<IHB", data[pos : pos + 7])
-        parts, pos = parts + data[pos + 7 : pos + 7 + length], pos + 7 + length
-        if kind in (1, 4):  # FULL or LAST
-            yield parts
-            parts = b""
-
-
-def _items(updates: Any) -> dict[str, Any]:
-    return {u.key or ".".join(u.nested_key): json.loads(u.value_json) for u in updates}
-
-
-def read_offline(folder: Path) -> OfflineRun:
-    """An offline run folder's run record, config, summary and exit code, from its .wandb log."""
-    from wandb.proto import wandb_internal_pb2 as pb
-
-    out = OfflineRun()
-    [log_file] = folder.glob("*.wandb")
-    for payload in _payloads(log_file):
-        rec = pb.Record()
-        rec.ParseFromString(payload)
-        kind = rec.WhichOneof("record_type")
-        if kind == "run":
-            r = rec.run
-            out.run = {"id": r.run_id, "name": r.display_name, "group": r.run_group, "job_type": r.job_type}
-            out.run |= {"project": r.project, "tags": list(r.tags)}
-            out.config |= _items(r.config.update)
-        elif kind == "config":
-            out.config |= _items(rec.config.update)
-        elif kind == "summary":
-            out.summary |= _items(rec.summary.update)
-        elif kind == "exit":
-            out.exit_code = rec.exit.exit_code
-    return out
-
-
 @pytest.fixture(autouse=True)
 def no_credentials(tmp_path, monkeypatch):
-    """No W&B key, no .netrc entry, no WANDB_MODE: only the config decides the mode."""
-    for name in ("WANDB_API_KEY", "WANDB_MODE", "WANDB_BASE_URL", "WANDB_DIR", "RANK"):
-        monkeypatch.delenv(name, raising=False)
-    monkeypatch.setenv("NETRC", str(tmp_path / "no.netrc"))
-    # wandb leaves temp folders and monitor sockets behind; keep them out of the shared /tmp
-    scratch = tmp_path / "tmp"
-    scratch.mkdir()
-    monkeypatch.setenv("TMPDIR", str(scratch))
-    monkeypatch.setattr(tempfile, "tempdir", str(scratch))
+    isolate_wandb(tmp_path, monkeypatch)
 
 
 def tracker_for(*overrides: str, sweep: str | None = "smoke") -> tuple[Any, str]:
@@ -122,6 +57,9 @@ def train_and_finish(tracker: Any, losses: tuple[float, ...] = (2.0, 1.5, 1.0), 
     assert tracker.report_to == "wandb"
     for step, loss in enumerate(losses):
         wandb.log({"train/loss": loss, "train/global_step": step})
+    predictions = tracker.run_dir / "predictions"
+    predictions.mkdir(parents=True, exist_ok=True)
+    (predictions / "fpb.jsonl").write_text('{"index": 0, "correct": true}\n')
     tracker.log_summary({"eval/fpb/accuracy": 0.75, "eval/headline/f1": 0.5})
     tracker.finish(ok)
     assert tracker.report_to == "none"
@@ -152,6 +90,7 @@ def test_offline_run_holds_the_axes_the_config_and_the_summary():
     assert not [k for k in got.config if k.startswith("task.")]
     assert got.summary["eval/fpb/accuracy"] == 0.75 and got.summary["eval/headline/f1"] == 0.5
     assert got.summary["train/loss"] == 1.0  # the last logged step
+    assert got.files == ["predictions/fpb.jsonl"]  # for `mixft compare --source wandb`
     assert got.exit_code == 0
 
 
