@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
+    from mixft.runner.cost import PlanCost
     from mixft.runner.grid import Plan
     from mixft.runner.schema import Config
 
@@ -31,14 +32,20 @@ ROW_KEYS = (
     "eval_tasks",
     "run_dir",
 )
+# `mixft plan` adds these after ROW_KEYS (runner/cost.py says how each is estimated)
+COST_KEYS = ("tokens", "tokens_source", "epochs", "train_flops", "eval_flops", "gpu_hours", "gpu", "mfu")
 
 
-def plan_rows(plan: Plan) -> list[dict[str, Any]]:
-    """One dict per run: the stable keys of `mixft plan --format json`."""
+def plan_rows(plan: Plan, cost: PlanCost | None = None) -> list[dict[str, Any]]:
+    """One dict per run: the stable keys of `mixft plan --format json`, then COST_KEYS when given."""
     from mixft.runner.paths import store_root
 
     runs = os.path.join(store_root(), "runs")
-    return [{**run.row(), "run_dir": os.path.join(runs, run.id)} for run in plan.runs]
+    rows = [{**run.row(), "run_dir": os.path.join(runs, run.id)} for run in plan.runs]
+    if cost is not None:
+        assumed = {"gpu": cost.hardware.gpu, "mfu": cost.hardware.mfu}
+        rows = [{**row, **cost.runs[row["id"]].row(), **assumed} for row in rows]
+    return rows
 
 
 def totals(plan: Plan) -> str:
@@ -54,37 +61,88 @@ def totals(plan: Plan) -> str:
     )
 
 
-def plan_table(plan: Plan) -> None:
-    """Print the plan as a table with a totals line; `*` marks baselines the sweep added."""
+def cost_totals(cost: PlanCost) -> str:
+    """One line: total tokens, FLOPs and GPU-hours, the GPU and utilisation assumed, what was measured."""
+    t, hw = cost.totals(), cost.hardware
+    line = (
+        f"cost: {_count(t['tokens'])} training tokens; {_flops(t['train_flops'])} training + "
+        f"{_flops(t['eval_flops'])} evaluation; {_hours(t['gpu_hours'])} GPU-hours on {hw.gpu} "
+        f"({hw.peak_tflops:g} TFLOP/s dense bf16 peak) at {hw.mfu:.0%} MFU; training tokens "
+        f"measured (cache) for {t['measured']} of {t['trained']} trained runs, estimated for the rest"
+    )
+    errors = t["errors"]
+    return line + (f"; {len(errors)} runs have no figures: {errors[0]}" if errors else "")
+
+
+def _scaled(value: float, units: tuple[tuple[str, float], ...]) -> str:
+    name, size = next(((n, s) for n, s in reversed(units) if value >= s), units[0])
+    return f"{value / size:.3g}{name}" if value / size < 100 else f"{value / size:,.0f}{name}"
+
+
+def _count(n: float) -> str:
+    return _scaled(n, (("", 1), ("k", 1e3), ("M", 1e6), ("B", 1e9), ("T", 1e12)))
+
+
+def _flops(flops: float) -> str:
+    units = ((" GFLOPs", 1e9), (" TFLOPs", 1e12), (" PFLOPs", 1e15), (" EFLOPs", 1e18), (" ZFLOPs", 1e21))
+    return _scaled(flops, units)
+
+
+def _hours(hours: float) -> str:
+    if hours >= 100:
+        return f"{hours:,.0f}"
+    return f"{hours:.3g}" if hours >= 0.01 or hours == 0 else "<0.01"
+
+
+# Terminal columns below which the per-run cost columns would squeeze the task lists unreadable.
+WIDE = 120
+
+
+def plan_table(plan: Plan, cost: PlanCost | None = None) -> None:
+    """Print the plan as a table with a totals line; `*` marks baselines the sweep added.
+
+    With `cost`, a second line gives the sweep's tokens, FLOPs and GPU-hours, and on a terminal at
+    least WIDE columns wide each run also shows its training tokens (`~`: estimated) and GPU-hours.
+    """
     from rich.console import Console
     from rich.table import Table
 
+    console = Console()
+    per_run = cost is not None and console.width >= WIDE
     table = Table(title=f"sweep {plan.sweep}", title_justify="left")
-    for column in ("id", "model", "tasks", "regularizer", "seed", "role"):
-        table.add_column(column, no_wrap=column != "tasks")
+    columns = ["id", "model", "tasks", "regularizer", "seed", "role"]
+    for column in columns + (["tokens", "GPU-h"] if per_run else []):
+        table.add_column(column, no_wrap=column != "tasks", justify="right" if column == "GPU-h" else "left")
     for row in plan_rows(plan):
         if row["role"] == "base":  # no training: regulariser and seed do not apply
-            table.add_row(row["id"], row["model"], "-", "-", "-", "base")
-            continue
-        role = row["role"] + ("*" if row["added"] else "")
-        tasks = " + ".join(row["tasks"])
-        table.add_row(row["id"], row["model"], tasks, row["regularizer"], str(row["seed"]), role)
-    console = Console()
+            cells = [row["id"], row["model"], "-", "-", "-", "base"]
+        else:
+            role = row["role"] + ("*" if row["added"] else "")
+            tasks = " + ".join(row["tasks"])
+            cells = [row["id"], row["model"], tasks, row["regularizer"], str(row["seed"]), role]
+        if per_run and cost is not None:
+            run = cost.runs[row["id"]]
+            estimated = "~" * (run.tokens_source != "cache")
+            cells += ["-" if row["role"] == "base" else estimated + _count(run.tokens), _hours(run.gpu_hours)]
+        table.add_row(*cells)
     console.print(table)
     console.print(totals(plan))
+    if cost is not None:
+        console.print(cost_totals(cost))
 
 
-def plan_json(plan: Plan) -> None:
+def plan_json(plan: Plan, cost: PlanCost | None = None) -> None:
     """Print the plan as one JSON array of run objects, one run per line."""
-    lines = ",\n".join(json.dumps(row) for row in plan_rows(plan))
+    lines = ",\n".join(json.dumps(row) for row in plan_rows(plan, cost))
     typer.echo(f"[\n{lines}\n]")
 
 
-def plan_csv(plan: Plan) -> None:
+def plan_csv(plan: Plan, cost: PlanCost | None = None) -> None:
     """Print the plan as CSV; list fields are joined with '+'."""
-    writer = csv.DictWriter(sys.stdout, fieldnames=ROW_KEYS, extrasaction="ignore", lineterminator="\n")
+    keys = ROW_KEYS + (COST_KEYS if cost else ())
+    writer = csv.DictWriter(sys.stdout, fieldnames=keys, extrasaction="ignore", lineterminator="\n")
     writer.writeheader()
-    for row in plan_rows(plan):
+    for row in plan_rows(plan, cost):
         writer.writerow({k: "+".join(v) if isinstance(v, list) else v for k, v in row.items()})
 
 
