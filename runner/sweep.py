@@ -102,6 +102,7 @@ class Runner:
         self.waiting: set[str] = set()
         self.launcher = LocalLauncher()
         self.stopping = False
+        self.by_id = {run.id: run for run in plan.runs}
 
     def _launch(self, pending: deque[str]) -> None:
         while self.free and pending and not self.stopping:
@@ -112,7 +113,10 @@ class Runner:
                 self.waiting.add(rid)
                 continue
             slot = self.free.pop(0)
-            self.active[rid] = self.launcher.start(rid, self.plan.sweep, slot, run_dir(rid) / "run.log")
+            deepspeed = self.by_id[rid].config.training.deepspeed is not None and slot.gpus > 0
+            self.active[rid] = self.launcher.start(
+                rid, self.plan.sweep, slot, run_dir(rid) / "run.log", deepspeed=deepspeed
+            )
             self.report("start", f"{rid} on {slot.name}")
 
     def _finish(self, rid: str, code: int, pending: deque[str]) -> None:

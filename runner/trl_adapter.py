@@ -43,9 +43,25 @@ def precision_flags(precision: str) -> dict[str, bool]:
     return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
 
 
-def deepspeed_config(name: str | None) -> str | None:
-    """Path of a packaged DeepSpeed config (conf/accelerate/<name>.json), or None."""
-    return None if name is None else str(files(DEEPSPEED_PACKAGE).joinpath(f"deepspeed_{name}.json"))
+def deepspeed_config(name: str | None, cuda: bool) -> str | None:
+    """Path of a packaged DeepSpeed config (conf/accelerate/deepspeed_<name>.json), or None.
+
+    Raises:
+        ConfigError: DeepSpeed is asked for where it cannot run: no CUDA GPU, or no deepspeed package.
+    """
+    if name is None:
+        return None
+    import importlib.util
+
+    if not cuda or importlib.util.find_spec("deepspeed") is None:
+        raise ConfigError(
+            f"training.deepspeed={name} needs CUDA GPUs and the deepspeed package (pip install 'mixft[gpu]'); "
+            "set training.deepspeed=null to train without it"
+        )
+    path = files(DEEPSPEED_PACKAGE).joinpath(f"deepspeed_{name}.json")
+    if not path.is_file():
+        raise ConfigError(f"training.deepspeed={name}: no {path}; see conf/accelerate/deepspeed_*.json")
+    return str(path)
 
 
 def to_sft_config(cfg: Config, output_dir: Path, n_sources: int, report_to: str) -> Any:
@@ -88,7 +104,7 @@ def to_sft_config(cfg: Config, output_dir: Path, n_sources: int, report_to: str)
         "data_seed": cfg.seed,
         "report_to": report_to,
         "use_cpu": not torch.cuda.is_available(),
-        "deepspeed": deepspeed_config(t.deepspeed),
+        "deepspeed": deepspeed_config(t.deepspeed, torch.cuda.is_available()),
         "disable_tqdm": True,
         **precision_flags(t.precision),
         **t.sft_kwargs,

@@ -72,6 +72,25 @@ class Job:
             os.killpg(pid, signum) if isinstance(self.handle, subprocess.Popen) else os.kill(pid, signum)
 
 
+def launch_command(run_id: str, sweep: str | None, gpus: int, deepspeed: bool) -> list[str]:
+    """`accelerate launch` of one run on `gpus` GPUs: DDP, or DeepSpeed when the run trains with it
+    (conf/accelerate/deepspeed_zero2.yaml; the ZeRO settings come from training.deepspeed's JSON)."""
+    config = str(files("mixft.conf.accelerate").joinpath("deepspeed_zero2.yaml" if deepspeed else "ddp.yaml"))
+    return [
+        sys.executable,
+        "-m",
+        "accelerate.commands.launch",
+        "--config_file",
+        config,
+        "--num_processes",
+        str(gpus),
+        "-m",
+        "mixft.runner.entry",
+        run_id,
+        *(["--sweep", sweep] if sweep else []),
+    ]
+
+
 class LocalLauncher:
     """Starts run processes; the fork server starts on first use and lives until `close()`."""
 
@@ -79,12 +98,18 @@ class LocalLauncher:
         self._ctx = multiprocessing.get_context("forkserver")
         self._ctx.set_forkserver_preload(PRELOAD)
 
-    def start(self, run_id: str, sweep: str | None, slot: Slot, log_path: Path) -> Job:
-        """Start one run in `slot`; its stdout and stderr go to `log_path`."""
+    def start(
+        self, run_id: str, sweep: str | None, slot: Slot, log_path: Path, deepspeed: bool = False
+    ) -> Job:
+        """Start one run in `slot`; its stdout and stderr go to `log_path`.
+
+        A run on K > 1 GPUs, or one that trains with DeepSpeed (which needs a launcher's rank
+        environment even on one GPU), is started by `accelerate launch`.
+        """
         log_path.parent.mkdir(parents=True, exist_ok=True)
         job = Job(run_id, slot)
-        if slot.gpus > 1:
-            job.handle = self._accelerate(run_id, sweep, slot, log_path)
+        if slot.gpus > 1 or deepspeed:
+            job.handle = self._accelerate(run_id, sweep, slot, log_path, deepspeed)
         else:
             job.handle = self._ctx.Process(
                 target=_child, args=(run_id, sweep, slot.env, str(log_path)), name=run_id
@@ -93,21 +118,10 @@ class LocalLauncher:
         return job
 
     @staticmethod
-    def _accelerate(run_id: str, sweep: str | None, slot: Slot, log_path: Path) -> subprocess.Popen:
-        config = str(files("mixft.conf.accelerate").joinpath("ddp.yaml"))
-        cmd = [
-            sys.executable,
-            "-m",
-            "accelerate.commands.launch",
-            "--config_file",
-            config,
-            "--num_processes",
-            str(slot.gpus),
-            "-m",
-            "mixft.runner.entry",
-            run_id,
-            *(["--sweep", sweep] if sweep else []),
-        ]
+    def _accelerate(
+        run_id: str, sweep: str | None, slot: Slot, log_path: Path, deepspeed: bool
+    ) -> subprocess.Popen:
+        cmd = launch_command(run_id, sweep, max(1, slot.gpus), deepspeed)
         with log_path.open("ab") as log:
             return subprocess.Popen(
                 cmd, env={**os.environ, **slot.env}, stdout=log, stderr=log, start_new_session=True

@@ -1,0 +1,46 @@
+"""How the local executor launches runs that need a launcher: DDP on K GPUs, DeepSpeed on any."""
+
+from __future__ import annotations
+
+import json
+from importlib.resources import files
+
+import pytest
+import yaml
+
+from mixft.runner.errors import ConfigError
+from mixft.runner.executors.local import launch_command
+from mixft.runner.trl_adapter import deepspeed_config
+
+
+def config_of(cmd: list[str]) -> dict:
+    return yaml.safe_load(open(cmd[cmd.index("--config_file") + 1]))
+
+
+def test_multi_gpu_runs_use_ddp():
+    cmd = launch_command("abc", "smoke", 4, deepspeed=False)
+    assert config_of(cmd)["distributed_type"] == "MULTI_GPU"
+    assert cmd[cmd.index("--num_processes") + 1] == "4"
+    assert cmd[-4:] == ["mixft.runner.entry", "abc", "--sweep", "smoke"]
+
+
+@pytest.mark.parametrize("gpus", [1, 8])
+def test_deepspeed_runs_go_through_accelerate_with_its_deepspeed_config(gpus):
+    cmd = launch_command("abc", None, gpus, deepspeed=True)
+    assert config_of(cmd)["distributed_type"] == "DEEPSPEED"
+    assert cmd[cmd.index("--num_processes") + 1] == str(gpus)
+
+
+def test_the_paper_recipe_ships_a_zero2_offload_config():
+    text = files("mixft.conf.accelerate").joinpath("deepspeed_zero2_offload.json").read_text()
+    ds = json.loads(text)
+    assert ds["zero_optimization"]["stage"] == 2
+    assert ds["zero_optimization"]["offload_optimizer"]["device"] == "cpu"
+
+
+def test_deepspeed_without_cuda_is_one_clear_error():
+    with pytest.raises(
+        ConfigError, match=r"training.deepspeed=zero2_offload needs CUDA GPUs.*training.deepspeed=null"
+    ):
+        deepspeed_config("zero2_offload", cuda=False)
+    assert deepspeed_config(None, cuda=False) is None
