@@ -12,7 +12,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from mixft.cli import compare, config, data, plan, run, status, sweep, sync
+from mixft.cli import compare, config, data, launch, plan, run, status, sweep, sync
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import store_root
 
@@ -61,6 +61,7 @@ app.command("sweep")(sweep.sweep)
 app.command("status")(status.status)
 app.command("sync")(sync.sync_command)
 app.command("compare")(compare.compare)
+app.command("launch-spec")(launch.launch_spec)
 
 
 @app.callback()

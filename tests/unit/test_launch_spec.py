@@ -1,0 +1,222 @@
+"""`mixft launch-spec skypilot`: the task YAML's fields, its quoting, its secrets, and its schema."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+from pathlib import Path
+from typing import Any
+
+import pytest
+import yaml
+
+from tests.unit.helpers import assert_usage_error, invoke
+
+SCHEMA = json.loads((Path(__file__).parent / "skypilot_task_schema.json").read_text(encoding="utf-8"))
+CANARY = "canary-7f3e-do-not-write"
+
+
+@pytest.fixture(autouse=True)
+def _no_secrets_here(monkeypatch):
+    for name in ("HF_TOKEN", "WANDB_API_KEY"):
+        monkeypatch.delenv(name, raising=False)
+
+
+def spec(*args: str) -> tuple[str, dict[str, Any]]:
+    """`mixft launch-spec skypilot ARGS` to stdout: its text and the parsed YAML."""
+    result = invoke("launch-spec", "skypilot", *args)
+    assert result.exit_code == 0, result.output
+    return result.stdout, yaml.safe_load(result.stdout)
+
+
+def test_smoke_spec_has_the_expected_fields():
+    text, task = spec("smoke", "--bucket", "mixft-test-store")
+    assert text.startswith("# run: sky jobs launch -n mixft-smoke TASK.yaml    (from the repo root)")
+    assert task["name"] == "mixft-smoke" and task["workdir"] == "."
+    assert task["resources"] == {"accelerators": "H100:8", "use_spot": False, "disk_size": 512}
+    assert task["file_mounts"] == {
+        "/mixft-store": {
+            "name": "mixft-test-store",
+            "store": "s3",
+            "mode": "MOUNT_CACHED",
+            "persistent": True,
+        }
+    }
+    assert task["envs"] == {"MIXFT_HOME": "/mixft-store"}
+    assert "secrets" not in task  # none set here, none asked for
+    assert "uv venv --python 3.11" in task["setup"] and "pip install" in task["setup"]
+    assert '-e ".[gpu]"' in task["setup"]  # DeepSpeed for the study recipe
+    assert task["setup"].rstrip().endswith('-e ".[gpu]"')
+    assert task["run"] == '"$HOME/mixft-venv/bin/mixft" sweep smoke --gpus all\n'
+
+
+def test_cocktail_spec_with_every_option(tmp_path):
+    out = tmp_path / "cocktail.sky.yaml"
+    args = ["cocktail_paper", "model=llama31_8b", "--bucket", "lab.mixft-store", "--store", "gcs"]
+    args += ["--mount-mode", "MOUNT", "--gpus", "A100-80GB:4", "--spot", "--disk-size", "1024"]
+    args += ["--gpus-per-run", "2", "--secret", "MY_TOKEN", "--workdir", "~/src/mixft", "-o", str(out)]
+    result = invoke("launch-spec", "skypilot", *args)
+    assert result.exit_code == 0, result.output
+    assert result.stdout == "" and "cocktail.sky.yaml" in result.stderr
+    text = out.read_text(encoding="utf-8")
+    task = yaml.safe_load(text)
+    launch = "# run: sky jobs launch -n mixft-cocktail-paper cocktail.sky.yaml --secret MY_TOKEN"
+    assert text.splitlines()[0] == launch  # a workdir not "." works from anywhere
+    assert "56 runs" in text.splitlines()[1]  # one model of four: 55 mixtures + its base model
+    assert task["workdir"] == "~/src/mixft"
+    assert task["resources"] == {"accelerators": "A100-80GB:4", "use_spot": True, "disk_size": 1024}
+    assert task["file_mounts"]["/mixft-store"] == {
+        "name": "lab.mixft-store",
+        "store": "gcs",
+        "mode": "MOUNT",
+        "persistent": True,
+    }
+    assert task["secrets"] == {"MY_TOKEN": None}
+    assert task["run"].split()[1:] == [
+        "sweep",
+        "cocktail_paper",
+        "--gpus",
+        "all",
+        "--gpus-per-run",
+        "2",
+        "model=llama31_8b",
+    ]
+
+
+@pytest.mark.parametrize(
+    "gpus, accelerators", [("H100:8", "H100:8"), ("L4", "L4:1"), ("A100-80GB:4", "A100-80GB:4")]
+)
+def test_gpus(gpus, accelerators):
+    assert spec("smoke", "--bucket", "b-1", "--gpus", gpus)[1]["resources"]["accelerators"] == accelerators
+
+
+@pytest.mark.parametrize("gpus", ["H100:0", "H100:x", ":8", "", "8", "H100:8:2", "H 100", "H100:-1"])
+def test_bad_gpus_is_one_line_and_exit_2(gpus):
+    assert_usage_error(
+        invoke("launch-spec", "skypilot", "smoke", "--bucket", "b-1", "--gpus", gpus), "--gpus"
+    )
+
+
+@pytest.mark.parametrize(
+    "args, fragment",
+    [
+        (["smokey"], "unknown sweep 'smokey' (did you mean 'smoke'?)"),
+        (["smoke", "modle=tiny"], "modle"),
+        (["smoke", "--bucket", "s3://my-bucket"], "--bucket"),
+        (["smoke", "--bucket", "My_Bucket"], "--bucket"),
+        (["smoke", "--gpus", "H100:2", "--gpus-per-run", "4"], "--gpus-per-run"),
+        (["smoke", "--disk-size", "0"], "--disk-size"),
+        (["smoke", "--secret", "HF_TOKEN=hf_abc"], "variable name"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(args, fragment):
+    if "--bucket" not in args:
+        args = [*args, "--bucket", "mixft-test-store"]
+    result = invoke("launch-spec", "skypilot", *args)
+    assert_usage_error(result, fragment)
+    assert "hf_abc" not in result.output  # a value given by mistake is not echoed
+
+
+def test_a_sweep_file_outside_the_workdir_is_refused(tmp_path):
+    sweep = tmp_path / "mine.yaml"
+    sweep.write_text("name: mine\nbase: [model=tiny, training=smoke, eval=smoke, data.samples=true]\n")
+    result = invoke("launch-spec", "skypilot", str(sweep), "--bucket", "mixft-test-store")
+    assert_usage_error(result, "inside")
+
+
+HOSTILE = [
+    "eval.tasks=[fpb,headline]",
+    "tracker=wandb",
+    'tracker.project="x $(touch pwned); `touch pwned2` it\'s"',
+    "tracker.tags=['a b',\"$HOME;|&\"]",
+]
+
+
+def test_overrides_reach_mixft_sweep_unchanged(tmp_path):
+    _, task = spec("smoke", *HOSTILE, "--bucket", "mixft-test-store")
+    home = tmp_path / "home"
+    fake = home / "mixft-venv" / "bin" / "mixft"
+    fake.parent.mkdir(parents=True)
+    fake.write_text('#!/bin/sh\nfor a in "$@"; do printf \'%s\\0\' "$a"; done\n')
+    fake.chmod(0o755)
+    done = subprocess.run(
+        ["bash", "-c", task["run"]],
+        cwd=tmp_path,
+        env={"HOME": str(home), "PATH": "/usr/bin:/bin"},
+        capture_output=True,
+        check=True,
+    )
+    assert done.stdout.decode().split("\0")[:-1] == ["sweep", "smoke", "--gpus", "all", *HOSTILE]
+    assert not list(tmp_path.glob("pwned*"))
+
+
+def test_no_secret_value_is_ever_written(tmp_path, monkeypatch):
+    monkeypatch.setenv("WANDB_API_KEY", CANARY)
+    monkeypatch.setenv("HF_TOKEN", CANARY + "-hf")
+    text, task = spec("cocktail_paper", "--bucket", "mixft-test-store")
+    assert task["secrets"] == {"HF_TOKEN": None, "WANDB_API_KEY": None}
+    assert "--secret HF_TOKEN --secret WANDB_API_KEY" in text.splitlines()[0]
+    out = tmp_path / "task.yaml"
+    result = invoke("launch-spec", "skypilot", "smoke", "--bucket", "mixft-test-store", "-o", str(out))
+    assert result.exit_code == 0, result.output
+    for written in (text, result.output, out.read_text(encoding="utf-8")):
+        assert CANARY not in written
+
+
+def schema_errors(task: dict[str, Any]) -> list[str]:
+    """Errors of `task` against the copied SkyPilot task schema."""
+    import jsonschema
+
+    jsonschema.Draft202012Validator.check_schema(SCHEMA)
+    validator = jsonschema.Draft202012Validator(SCHEMA)
+    return [f"{'.'.join(map(str, e.absolute_path))}: {e.message}" for e in validator.iter_errors(task)]
+
+
+def specs() -> list[tuple[str, dict[str, Any]]]:
+    smoke = spec("smoke", "--bucket", "mixft-test-store", "--secret", "HF_TOKEN")
+    args = ["--bucket", "b-1", "--store", "r2", "--spot", "--gpus", "L4:2", "--gpus-per-run", "2"]
+    return [smoke, spec("cocktail_paper", "eval.tasks=[fpb,headline]", *args)]
+
+
+def test_specs_match_skypilots_task_schema():
+    for _, task in specs():
+        assert schema_errors(task) == []
+
+
+@pytest.mark.parametrize(
+    "path, value",
+    [
+        (("resources", "accelerator"), "H100:8"),
+        (("resources", "use_spot"), "yes"),
+        (("resources", "disk_size"), "big"),
+        (("file_mounts", "/mixft-store", "mode"), "MOUNTED"),
+        (("file_mounts", "/mixft-store", "store"), "dropbox"),
+        (("envs", "1BAD"), "x"),
+        (("secrets",), 12),
+        (("setups",), "echo"),
+    ],
+)
+def test_the_schema_check_catches_mistakes(path, value):
+    task = copy.deepcopy(spec("smoke", "--bucket", "mixft-test-store", "--secret", "HF_TOKEN")[1])
+    node = task
+    for key in path[:-1]:
+        node = node[key]
+    node[path[-1]] = value
+    assert schema_errors(task)
+
+
+def test_skypilots_own_parser_accepts_the_specs():
+    sky = pytest.importorskip("sky")  # not a dev dependency (its pins clash): the schema test above runs
+    for text, task in specs():
+        # what `sky jobs launch FILE --secret NAME` does: the YAML, plus each secret's value from the shell
+        given = [(name, "placeholder") for name in task.get("secrets", {})]
+        parsed = sky.Task.from_yaml_config(yaml.safe_load(text), secrets_overrides=given)
+        name, count = task["resources"]["accelerators"].split(":")
+        resources = next(iter(parsed.resources))
+        assert resources.accelerators == {name: int(count)}
+        assert resources.use_spot == task["resources"]["use_spot"]
+        assert parsed.envs["MIXFT_HOME"] == "/mixft-store"
+        storage = parsed.storage_mounts["/mixft-store"]
+        assert storage.name == task["file_mounts"]["/mixft-store"]["name"]
+        assert storage.mode.value == "MOUNT_CACHED"
