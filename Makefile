@@ -50,10 +50,8 @@ lint: $(STAMP)  ## Check style with ruff; changes nothing
 format: $(STAMP)  ## Fix style in place with ruff
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
-bench: $(STAMP)  ## Run every benchmark in tests/bench and print its figures (fails if one misses its target)
-	@status=0; for script in tests/bench/*.py; do \
-	  echo "== $$script"; $(OFFLINE) $(BIN)/python $$script || status=1; \
-	done; exit $$status
+bench: $(STAMP)  ## Run every benchmark in tests/bench, write docs/benchmarks.md (fails if one misses its target)
+	$(OFFLINE) $(BIN)/python tests/bench/report.py
 
 clean:  ## Remove .venv and caches
 	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info

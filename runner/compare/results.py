@@ -11,6 +11,7 @@ same model, data and eval settings.
 
 from __future__ import annotations
 
+import functools
 import hashlib
 import json
 from collections.abc import Callable
@@ -130,15 +131,25 @@ def task_infos(catalogue: dict[str, Any]) -> dict[str, TaskInfo]:
     }
 
 
+@functools.lru_cache(maxsize=512)  # a baseline's file is read once, not once per mixture
+def _jsonl(path: Path, version: tuple[int, int]) -> list[dict[str, Any]] | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
+    except (OSError, ValueError):
+        return None
+
+
 def read_predictions(folder: Path) -> Predictions:
     """A reader of predictions/<task>.jsonl; None when the file is missing or unreadable."""
 
     def read(task: str) -> list[dict[str, Any]] | None:
+        path = folder / "predictions" / f"{task}.jsonl"
         try:
-            text = (folder / "predictions" / f"{task}.jsonl").read_text(encoding="utf-8")
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        except (OSError, ValueError):
+            stat = path.stat()
+        except OSError:
             return None
+        return _jsonl(path, (stat.st_mtime_ns, stat.st_size))  # a rewritten file is read again
 
     return read
 
