@@ -5,6 +5,8 @@ run: mixft --help
 
 from __future__ import annotations
 
+import os
+import sys
 from importlib.metadata import version as package_version
 from typing import Annotated, Any
 
@@ -32,6 +34,9 @@ class MixftGroup(TyperGroup):
             raise typer.Exit(code=2) from None
         except (typer.Exit, typer.Abort, TyperException, KeyboardInterrupt):
             raise
+        except BrokenPipeError:  # `mixft ... | head`: the reader left; stop quietly, like other tools
+            os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+            raise typer.Exit(code=141) from None
         except Exception as exc:
             if ctx.meta.get(DEBUG_KEY):
                 raise

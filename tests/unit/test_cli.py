@@ -165,3 +165,13 @@ def test_the_readme_sweep_example_plans(tmp_path):
     assert {r["model"] for r in rows} == {"phi3_mini", "llama31_8b"}
     assert all(r["regularizer"] == "none" for r in rows if r["added"])
     assert not any(r["model"] == "llama31_8b" and "finqa" in r["tasks"] and not r["added"] for r in trained)
+
+
+def test_a_reader_that_leaves_early_stops_mixft_quietly():
+    """`mixft plan cocktail_paper -f csv | head -1`: no traceback, no "internal error"."""
+    cmd = [sys.executable, "-c", "from mixft.cli.main import app; app()", "plan", "cocktail_paper", "-f", "csv"]
+    proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout.read(100).startswith(b"id,")  # more than a pipe buffer is still to come
+    proc.stdout.close()
+    stderr = proc.stderr.read().decode()
+    assert proc.wait() == 141 and stderr == ""
