@@ -258,11 +258,12 @@ def _scrub(value: Any) -> Any:
     return value
 
 
-def _flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
+    """Nested config -> {"section.key": value} (how W&B shows a config)."""
     flat: dict[str, Any] = {}
     for key, value in data.items():
         if isinstance(value, dict) and value:
-            flat |= _flatten(value, f"{prefix}{key}.")
+            flat |= flatten(value, f"{prefix}{key}.")
         else:
             flat[f"{prefix}{key}"] = value
     return flat
@@ -282,7 +283,7 @@ def tracking_config(cfg: Config, role: str, sweep: str | None) -> dict[str, Any]
         "role": role,
         "sweep": sweep,
     }
-    return _flatten(_scrub(plain)) | axes
+    return flatten(_scrub(plain)) | axes
 
 
 def offline_runs(root: Path) -> list[Path]:

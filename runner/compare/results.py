@@ -22,6 +22,7 @@ from typing import Any
 from mixft.runner import rundir
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import run_dir
+from mixft.runner.tracking import flatten
 from mixft.runner.yamlio import load_yaml
 
 # Flat config keys (or key prefixes) outside a run's pairing context.
@@ -87,17 +88,6 @@ class RunResult:
     def evaluated(self) -> tuple[str, ...]:
         """Tasks this run has a score for."""
         return tuple(sorted({key.split("/")[1] for key in self.metrics if key.startswith("eval/")}))
-
-
-def flatten(data: dict[str, Any], prefix: str = "") -> dict[str, Any]:
-    """Nested config -> {"section.key": value}."""
-    flat: dict[str, Any] = {}
-    for key, value in data.items():
-        if isinstance(value, dict) and value:
-            flat |= flatten(value, f"{prefix}{key}.")
-        else:
-            flat[f"{prefix}{key}"] = value
-    return flat
 
 
 def _within(key: str, prefixes: tuple[str, ...]) -> bool:
