@@ -83,9 +83,11 @@ def _finish(outcome: object) -> None:
     typer.echo("  ".join(f"{state}: {count}" for state, count in outcome.counts.items() if count))
     for rid, error in outcome.failed:
         typer.secho(f"failed {rid}: {error}", fg="red", err=True)
+    for rid, state in outcome.unfinished:  # stopped by a signal, or a state a full disk lost
+        typer.secho(f"not done {rid}: {state}; run the sweep again to resume it", fg="yellow", err=True)
     if outcome.interrupted:
         raise typer.Exit(code=130)
-    if outcome.failed:
+    if outcome.failed or outcome.unfinished:
         raise typer.Exit(code=1)
 
 

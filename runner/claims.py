@@ -38,7 +38,7 @@ def _dead_here(claim: dict[str, Any]) -> bool:
         os.kill(int(claim.get("pid", 0)), 0)
     except ProcessLookupError:
         return True
-    except (PermissionError, ValueError):
+    except (PermissionError, ValueError, TypeError):
         return False
     return False
 
@@ -46,7 +46,9 @@ def _dead_here(claim: dict[str, Any]) -> bool:
 def holder(folder: Path) -> dict[str, Any] | None:
     """The live claim on a run, or None (no claim, a stale one, or one whose process died here)."""
     claim = read_json(folder / "claim.json")
-    if claim is None or time.time() - claim.get("heartbeat", 0) > STALE_S or _dead_here(claim):
+    beat = claim.get("heartbeat") if claim else None
+    # a claim without a numeric heartbeat (a corrupt file) holds nothing
+    if not isinstance(beat, int | float) or time.time() - beat > STALE_S or _dead_here(claim):
         return None
     return claim
 

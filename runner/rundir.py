@@ -50,6 +50,16 @@ def redact(value: Any, name: str = "") -> Any:
     return REDACTED if SECRET_NAME.search(name) and value not in (None, "") else value
 
 
+def secret_keys(value: Any, path: str = "") -> list[str]:
+    """Dotted paths of secret-looking keys that hold a value, at any depth (see `redact`)."""
+    if isinstance(value, dict):
+        return [hit for k, v in value.items() for hit in secret_keys(v, f"{path}.{k}".lstrip("."))]
+    if isinstance(value, list):
+        return [hit for v in value for hit in secret_keys(v, path)]
+    name = path.rsplit(".", 1)[-1]
+    return [path] if SECRET_NAME.search(name) and value not in (None, "") else []
+
+
 def redact_overrides(overrides: list[str]) -> list[str]:
     """Overrides with secret-looking keys' values replaced by '***'."""
     out = []
@@ -67,12 +77,24 @@ def now() -> str:
 def write_run_files(
     folder: Path, cfg: Config, overrides: list[str], run_id: str, role: str, sweep: str | None
 ) -> None:
-    """Write config, overrides and run.json; create status.json as pending if the run is new."""
+    """Write config, overrides and run.json; create status.json as pending if the run is new.
+
+    Raises:
+        ConfigError: when the config holds a secret-looking key at any depth (say a token inside a
+            dict-valued override): overrides.yaml must rebuild the run, so it could not be redacted.
+    """
+    hidden = secret_keys(dataclasses.asdict(cfg))
+    if hidden:
+        raise ConfigError(
+            f"'{hidden[0]}' looks like a secret: pass tokens through the environment (HF_TOKEN, "
+            "WANDB_API_KEY), never in overrides or configs, which are saved with the run"
+        )
     folder.mkdir(parents=True, exist_ok=True)
     write_text(folder / "config.yaml", yaml.safe_dump(redact(dataclasses.asdict(cfg)), sort_keys=False))
     write_text(folder / "overrides.yaml", yaml.safe_dump(redact_overrides(list(overrides))))
-    meta = read_json(folder / "run.json") or {"id": run_id, "role": role, "created": now(), "sweeps": []}
+    meta = {"id": run_id, "role": role, "created": now()} | (read_json(folder / "run.json") or {})
     meta |= {
+        "sweeps": meta.get("sweeps") if isinstance(meta.get("sweeps"), list) else [],  # corrupt: anew
         "model": cfg.model.name,
         "tasks": list(cfg.mixture.tasks),
         "regularizer": cfg.regularizer.name,
@@ -85,20 +107,28 @@ def write_run_files(
     create_json(folder / "status.json", {"state": "pending", "attempts": 0, "updated": now(), "history": []})
 
 
-def read_json(path: Path) -> Any:
-    """A JSON file's content; None when missing or unreadable (a torn write from an older crash)."""
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object file's content; None when missing, unreadable (a torn write from an older crash)
+    or not an object (every file of the store holds one)."""
     try:
-        return json.loads(path.read_text(encoding="utf-8"))
+        data = json.loads(path.read_text(encoding="utf-8"))
     except (OSError, ValueError):
         return None
+    return data if isinstance(data, dict) else None
 
 
 def read_status(folder: Path) -> dict[str, Any]:
-    """status.json; a missing file reads as pending, an unreadable one as interrupted (so it resumes)."""
-    status = read_json(folder / "status.json")
-    if status is None and (folder / "status.json").exists():
-        return {"state": "interrupted", "attempts": 0, "error": "status.json was unreadable", "history": []}
-    return status or {"state": "pending", "attempts": 0, "history": []}
+    """status.json; a missing file reads as pending, an unreadable one as interrupted (so it resumes).
+
+    Unreadable: not JSON (cut off, zeroed by a crash), or JSON without a known state.
+    """
+    path = folder / "status.json"
+    status = read_json(path)
+    if status is not None and status.get("state") in STATES:
+        return status
+    if status is None and not path.exists():
+        return {"state": "pending", "attempts": 0, "history": []}
+    return {"state": "interrupted", "attempts": 0, "error": "status.json was unreadable", "history": []}
 
 
 def set_state(folder: Path, state: str, error: str | None = None) -> dict[str, Any]:

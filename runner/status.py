@@ -43,7 +43,9 @@ def _progress(folder: Path, started: str | None) -> tuple[float | None, float | 
     lines = log.read_text(encoding="utf-8").strip().splitlines()
     try:
         step = json.loads(lines[-1])["step"] if lines else 0
-    except (ValueError, KeyError):  # a line cut off by a kill
+    except (ValueError, KeyError, TypeError):  # a line cut off by a kill
+        return None, None
+    if not isinstance(step, int | float) or not isinstance(total, int | float):  # corrupt files
         return None, None
     fraction = min(1.0, step / total)
     if not started or fraction <= 0:
@@ -52,10 +54,31 @@ def _progress(folder: Path, started: str | None) -> tuple[float | None, float | 
     return fraction, elapsed * (1 - fraction) / fraction
 
 
+UNRECORDED = "the run process ended without recording its state (killed, or a full disk)"
+
+
+def current_status(folder: Path, holder: str | None) -> dict[str, Any]:
+    """status.json as it stands: a run left `running` by a process that died is interrupted.
+
+    A live run holds its claim from before it becomes running until after its last state is written,
+    so `running` with no live holder means SIGKILL, a lost node or a state that could not be written;
+    the next `mixft sweep` resumes it.
+
+    Args:
+        folder: The run directory.
+        holder: Its live claim holder (`claim_summary`), read before status.json.
+    """
+    status = rundir.read_status(folder)
+    if status["state"] == "running" and holder is None:
+        return status | {"state": "interrupted", "error": UNRECORDED}
+    return status
+
+
 def run_row(rid: str) -> dict[str, Any]:
     """One run's status: at least id, state, attempts, run_dir."""
     folder = run_dir(rid)
-    status, meta = rundir.read_status(folder), rundir.read_json(folder / "run.json") or {}
+    holder = claim_summary(folder)  # first: a run ending now releases its claim after its last state
+    status, meta = current_status(folder, holder), rundir.read_json(folder / "run.json") or {}
     row = {
         "id": rid,
         "state": status["state"],
@@ -67,7 +90,7 @@ def run_row(rid: str) -> dict[str, Any]:
         "seed": meta.get("seed"),
         "role": meta.get("role"),
         "error": (status.get("error") or "").strip().splitlines()[-1:] or None,
-        "holder": claim_summary(folder),
+        "holder": holder,
         "slurm": None,
         "progress": None,
         "eta_s": None,

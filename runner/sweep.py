@@ -19,12 +19,13 @@ from typing import Any
 
 from mixft.runner import rundir
 from mixft.runner.atomic import write_json
-from mixft.runner.claims import holder
+from mixft.runner.claims import claim_summary, holder
 from mixft.runner.entry import EXIT_CLAIMED
 from mixft.runner.executors.local import Job, LocalLauncher
 from mixft.runner.executors.slots import Slot
 from mixft.runner.grid import Plan, PlannedRun
 from mixft.runner.paths import run_dir, store_root
+from mixft.runner.status import current_status
 from mixft.runner.trl_adapter import epochs_and_warmup
 
 POLL_S = 0.2
@@ -43,6 +44,8 @@ class Outcome:
     # (run id, last error line) of runs that failed for good
     failed: list[tuple[str, str]] = field(default_factory=list)
     interrupted: bool = False
+    # (run id, state: last error line) of runs left to resume: interrupted, pending or running
+    unfinished: list[tuple[str, str]] = field(default_factory=list)
 
 
 def record(plan: Plan) -> None:
@@ -86,8 +89,21 @@ def estimated_cost(run: PlannedRun) -> float:
 
 def last_error(rid: str) -> str:
     """The last line of a run's recorded error."""
-    error = (rundir.read_status(run_dir(rid)).get("error") or "").strip()
+    error = (current_status(run_dir(rid), claim_summary(run_dir(rid))).get("error") or "").strip()
     return error.splitlines()[-1] if error else "no error recorded"
+
+
+def record_state(rid: str, state: str, error: str) -> str | None:
+    """Set a run's state for a process that could not; None, or why it could not be written.
+
+    A full disk must not stop the sweep: the run stays `running` with no holder, which `mixft status`
+    shows as interrupted and the next `mixft sweep` resumes.
+    """
+    try:
+        rundir.set_state(run_dir(rid), state, error)
+    except OSError as exc:
+        return f"its state could not be recorded ({exc}); the next sweep resumes it"
+    return None
 
 
 class Runner:
@@ -126,15 +142,19 @@ class Runner:
         if code == EXIT_CLAIMED:
             self.waiting.add(rid)
             return
+        unrecorded = None
         if state == "running":  # died without recording it: OOM kill, segfault, a signal while stopping
             state = "interrupted" if self.stopping else "failed"
-            rundir.set_state(run_dir(rid), state, f"the run process exited with code {code}")
+            unrecorded = record_state(rid, state, f"the run process exited with code {code}")
+        elif state == "pending" and code != 0:  # ended before it started: a signal, a full disk
+            state = "interrupted" if self.stopping else "failed"
+            unrecorded = f"the run process exited with code {code} before it started (see its run.log)"
         self.report(
             state,
             f"{rid} ({time.time() - job.started:.0f} s)"
-            + (f": {last_error(rid)}" if state == "failed" else ""),
+            + (f": {unrecorded or last_error(rid)}" if state == "failed" else ""),
         )
-        if state == "failed" and eligible(rid, self.options.retries) and not self.stopping:
+        if state == "failed" and not unrecorded and eligible(rid, self.options.retries) and not self.stopping:
             pending.append(rid)
 
     def _reap(self, pending: deque[str]) -> None:
@@ -144,7 +164,7 @@ class Runner:
             if code is None and limit is not None and time.time() - job.started > limit * 60:
                 self.launcher.stop(job)
                 if rundir.read_status(run_dir(rid))["state"] in ("running", "interrupted"):
-                    rundir.set_state(run_dir(rid), "failed", f"timed out after {limit:g} min")
+                    record_state(rid, "failed", f"timed out after {limit:g} min")
                 code = job.exitcode() or -signal.SIGTERM
             if code is not None:
                 self._finish(rid, code, pending)
@@ -210,15 +230,20 @@ def run_sweep(
 
 
 def summarise(plan: Plan, retries: int, interrupted: bool = False) -> Outcome:
-    """Counts per state and the runs that failed for good."""
+    """Counts per state (as `mixft status` shows them), the runs that failed for good, those left."""
     counts: dict[str, int] = dict.fromkeys(rundir.STATES, 0)
-    failed = []
+    failed, unfinished = [], []
     for run in plan.runs:
-        state = rundir.read_status(run_dir(run.id))["state"]
+        folder = run_dir(run.id)
+        status = current_status(folder, claim_summary(folder))
+        state = status["state"]
         counts[state] += 1
+        error = (status.get("error") or "").strip().splitlines()[-1:] or [""]
         if state == "failed" and not eligible(run.id, retries):
-            failed.append((run.id, last_error(run.id)))
-    return Outcome(counts, failed, interrupted)
+            failed.append((run.id, error[0] or "no error recorded"))
+        elif state in ("pending", "running", "interrupted"):
+            unfinished.append((run.id, f"{state}: {error[0]}" if error[0] else state))
+    return Outcome(counts, failed, interrupted, unfinished)
 
 
 def run_on_slurm(plan: Plan, retries: int, report: Callable[[str, str], None]) -> Outcome:

@@ -28,7 +28,9 @@ from mixft.runner.schema import Config
 
 log = logging.getLogger(__name__)
 
-INIT_TIMEOUT_S = 30.0  # an unreachable server falls back to offline after this long
+INIT_TIMEOUT_S = 30.0  # a server that accepts connections but does not answer: offline after this long
+PROBE_TIMEOUT_S = 3.0  # a server no TCP connection reaches (refused, no route): offline after this long
+DEFAULT_BASE_URL = "https://api.wandb.ai"
 FINISH_TIMEOUT_S = 300.0  # a dead network cannot hold a run at its end (resend: wandb sync --include-online)
 SYNC_TIMEOUT_S = 120.0  # per run; an offline run's log is small
 SECRET_SUFFIXES = ("token", "key", "secret", "password")  # also covers *_token, *_key
@@ -217,6 +219,7 @@ def init_run(mode: str, kwargs: dict[str, Any], folder: Path, sync_target: str) 
 
     if mode == "online":
         try:
+            probe_server()
             run = wandb.init(mode="online", **kwargs)
             log.info("W&B: logging to %s", run.url)
             return run
@@ -229,6 +232,29 @@ def init_run(mode: str, kwargs: dict[str, Any], folder: Path, sync_target: str) 
             )
             wandb.teardown()  # the failed online stream holds this run id until its service stops
     return wandb.init(mode="offline", **kwargs)
+
+
+def probe_server(timeout_s: float = PROBE_TIMEOUT_S) -> None:
+    """Open (and close) a TCP connection to the W&B server, so that a refused or unroutable one costs
+    seconds, not INIT_TIMEOUT_S (wandb retries a refused connection until its init timeout).
+
+    Behind a proxy (HTTPS_PROXY, ...) wandb connects through it, so the check is left to wandb.
+
+    Raises:
+        ConnectionError: when no connection opens within `timeout_s`.
+    """
+    import socket
+    import urllib.request
+
+    if set(urllib.request.getproxies()) - {"no"}:  # "no": NO_PROXY, which routes nothing
+        return
+    url = urlsplit(os.environ.get("WANDB_BASE_URL") or DEFAULT_BASE_URL)
+    address = (url.hostname or "", url.port or (443 if url.scheme == "https" else 80))
+    try:
+        socket.create_connection(address, timeout=timeout_s).close()
+    except OSError as exc:
+        reason = exc.strerror or str(exc) or type(exc).__name__
+        raise ConnectionError(f"cannot connect to {address[0]}:{address[1]}: {reason}") from None
 
 
 def run_name(cfg: Config) -> str:

@@ -50,6 +50,27 @@ def json_log_callback(path: Path) -> Any:
     return JsonLog()
 
 
+class AlreadyTrained(Exception):
+    """Raised instead of a step past max_steps (see `stop_at_max_steps`)."""
+
+
+def stop_at_max_steps() -> Any:
+    """A TrainerCallback that refuses to start a step once max_steps are done.
+
+    transformers (5.23) resuming from the final checkpoint of a max_steps run trains one step more
+    (global_step max_steps + 1): its loop checks the stop flag only after a step. A run killed after
+    its training ended (final save, evaluation, metrics) resumes from that checkpoint.
+    """
+    from transformers import TrainerCallback
+
+    class StopAtMaxSteps(TrainerCallback):
+        def on_step_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
+            if 0 < state.max_steps <= state.global_step:
+                raise AlreadyTrained(f"step {state.global_step} of {state.max_steps}")
+
+    return StopAtMaxSteps()
+
+
 def last_checkpoint(folder: Path) -> tuple[str | None, int]:
     """The newest complete checkpoint in `folder` and its step, or (None, 0).
 
@@ -86,6 +107,36 @@ def _train_rows(cfg: Config, rows: Any) -> Any:
 def _loss_metrics(history: list[dict[str, Any]]) -> dict[str, float]:
     losses = [entry["loss"] for entry in history if "loss" in entry]
     return {"train/first_loss": losses[0], "train/last_loss": losses[-1]} if losses else {}
+
+
+def run_loss(
+    history: list[dict[str, Any]], resumed_from: int, steps_now: int, loss_now: float
+) -> float | None:
+    """Mean training loss per optimizer step over the whole run, across resumes.
+
+    transformers' training_loss covers only the steps of the last `train()` call (0.0 when it trained
+    none). The steps before the resume point come from the logged losses the checkpoint kept (each
+    the mean since the previous log); steps trained after the last log before the checkpoint are
+    unknown and left out (none when logging_steps divides save_steps).
+
+    Args:
+        history: trainer.state.log_history (restored from the checkpoint on resume).
+        resumed_from: The checkpoint step training restarted from (0: a fresh start).
+        steps_now: Optimizer steps trained by this call.
+        loss_now: transformers' training_loss of this call.
+
+    Returns:
+        The mean loss, or None when no step's loss is known.
+    """
+    if resumed_from == 0:
+        return loss_now
+    total, known, last = loss_now * steps_now, steps_now, 0
+    for entry in history:
+        if "loss" in entry and last < entry["step"] <= resumed_from:
+            total += entry["loss"] * (entry["step"] - last)
+            known += entry["step"] - last
+            last = entry["step"]
+    return total / known if known else None
 
 
 def _save_final(trainer: Any, tokenizer: Any, run_dir: Path) -> None:
@@ -127,7 +178,7 @@ def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str)
         train_dataset=_train_rows(cfg, rows),
         processing_class=tokenizer,
         peft_config=lora_config(cfg),
-        callbacks=[json_log_callback(run_dir / "train.log")],
+        callbacks=[json_log_callback(run_dir / "train.log"), stop_at_max_steps()],
     )
     from transformers import PrinterCallback
 
@@ -135,15 +186,21 @@ def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str)
     resume, step = last_checkpoint(checkpoints)
     if resume:
         log.info("resuming from %s (step %d)", resume, step)
-    result = trainer.train(resume_from_checkpoint=resume)
+    try:
+        result = trainer.train(resume_from_checkpoint=resume)
+        loss_now, runtime = float(result.training_loss), float(result.metrics.get("train_runtime", 0.0))
+    except AlreadyTrained:  # the checkpoint is the final one: its weights are loaded, nothing to train
+        loss_now, runtime = 0.0, 0.0
     _save_final(trainer, tokenizer, run_dir)
     if cfg.training.save_final_only and trainer.is_world_process_zero():
         shutil.rmtree(checkpoints, ignore_errors=True)
+    history, steps = trainer.state.log_history, trainer.state.global_step
+    loss = run_loss(history, step, steps - step, loss_now)
     metrics = {
-        "train/loss": float(result.training_loss),
-        "train/steps": float(trainer.state.global_step),
-        "train/runtime_s": float(result.metrics.get("train_runtime", 0.0)),
+        **({"train/loss": loss} if loss is not None else {}),
+        "train/steps": float(steps),
+        "train/runtime_s": runtime,  # this attempt's
         "train/examples": float(len(rows)),
-        **_loss_metrics(trainer.state.log_history),
+        **_loss_metrics(history),
     }
     return Trained(trainer.model, metrics, step)

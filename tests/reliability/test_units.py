@@ -1,0 +1,175 @@
+"""The pieces behind the end-to-end fault tests, each on its own: fast, no training."""
+
+from __future__ import annotations
+
+import errno
+import json
+import subprocess
+import sys
+import time
+from collections import deque
+from pathlib import Path
+from typing import Any
+
+import pytest
+import typer
+
+from mixft.cli.sweep import _finish
+from mixft.runner import rundir, tracking
+from mixft.runner.claims import try_claim
+from mixft.runner.config import load_config
+from mixft.runner.errors import ConfigError
+from mixft.runner.executors.local import PRELOAD, Job
+from mixft.runner.executors.slots import Slot
+from mixft.runner.grid import Patch, Plan, PlannedRun
+from mixft.runner.paths import run_dir
+from mixft.runner.runs import resolve, role_of, run_id
+from mixft.runner.status import UNRECORDED, current_status, run_row
+from mixft.runner.sweep import Options, Outcome, Runner, summarise
+from mixft.runner.train import run_loss
+from tests.reliability.store import REPO
+
+RUN = ["mixture.tasks=[fpb]", "data.samples=true"]
+
+
+def planned(*overrides: str) -> PlannedRun:
+    cfg = resolve(load_config([*RUN, *overrides]))
+    return PlannedRun(run_id(cfg), role_of(cfg), cfg, hydra=(*RUN, *overrides), patch=Patch(), axes={})
+
+
+def prepared(*overrides: str) -> tuple[str, Path]:
+    run = planned(*overrides)
+    rundir.write_run_files(run_dir(run.id), run.config, run.overrides, run.id, run.role, "units")
+    return run.id, run_dir(run.id)
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["", '{"state": "done", "attem', '"done"', "[]", "{}", "null", '{"state": "finished"}', "\0\0\0\0"],
+)
+def test_an_unreadable_status_reads_as_interrupted(text):
+    _, folder = prepared()
+    (folder / "status.json").write_text(text)
+    status = rundir.read_status(folder)
+    assert status["state"] == "interrupted" and status["error"] == "status.json was unreadable"
+    assert run_row(folder.name)["state"] == "interrupted"
+    assert rundir.set_state(folder, "running")["attempts"] == 1  # and it can run again
+
+
+def test_a_missing_status_reads_as_pending():
+    assert rundir.read_status(Path("/nonexistent/run"))["state"] == "pending"
+
+
+def test_running_without_a_live_holder_shows_as_interrupted():
+    _, folder = prepared()
+    rundir.set_state(folder, "running")
+    assert current_status(folder, None)["state"] == "interrupted"
+    assert run_row(folder.name)["error"] == UNRECORDED
+    claim = try_claim(folder)  # a live holder: this process
+    try:
+        row = run_row(folder.name)
+        assert row["state"] == "running" and row["holder"]
+    finally:
+        claim.release()
+
+
+@pytest.mark.parametrize("text", ["[]", '"x"', '{"heartbeat": "soon", "pid": []}', "{"])
+def test_corrupt_claim_run_and_progress_files_neither_crash_status_nor_block_the_run(text):
+    run = planned()
+    rid, folder = prepared()
+    for name in ("claim.json", "run.json"):
+        (folder / name).write_text(text)
+    row = run_row(rid)
+    assert (row["state"], row["holder"], row["model"]) == ("pending", None, None)
+    claim = try_claim(folder)  # a corrupt claim holds nothing
+    assert claim is not None
+    try:
+        rundir.set_state(folder, "running")
+        (folder / "progress.json").write_text(text)
+        (folder / "train.log").write_text(text + "\n")
+        row = run_row(rid)
+        assert (row["state"], row["progress"]) == ("running", None)
+    finally:
+        claim.release()
+    rundir.write_run_files(folder, run.config, run.overrides, rid, run.role, "units")  # run.json anew
+    assert rundir.read_json(folder / "run.json")["sweeps"] == ["units"]
+
+
+def test_a_secret_nested_in_a_value_is_refused_before_anything_is_written():
+    run = planned()
+    run.config.training.sft_kwargs["model_init_kwargs"] = {"token": "canary-nested-0042"}
+    with pytest.raises(
+        ConfigError, match="'training.sft_kwargs.model_init_kwargs.token' looks like a secret"
+    ):
+        rundir.write_run_files(run_dir(run.id), run.config, run.overrides, run.id, run.role, None)
+    assert not run_dir(run.id).exists()
+    assert rundir.secret_keys({"eval": {"max_new_tokens": 8}, "a": [{"api_key": ""}]}) == []
+
+
+def test_the_whole_run_loss_survives_a_resume():
+    history = [{"step": s, "loss": float(s)} for s in range(1, 7)]  # logging_steps=1, a loss of s at step s
+    assert run_loss(history, 0, 6, 3.5) == 3.5  # a fresh start: transformers' own mean
+    assert run_loss(history, 2, 4, (3 + 4 + 5 + 6) / 4) == pytest.approx(3.5)  # resumed at 2
+    assert run_loss(history, 6, 0, 0.0) == pytest.approx(3.5)  # resumed at the end: nothing trained
+    sparse = [{"step": 5, "loss": 3.0}, {"step": 7, "train_loss": 9.0}]  # logging_steps=5
+    assert run_loss(sparse, 6, 0, 0.0) == pytest.approx(3.0)  # step 6 was never logged: left out
+    assert run_loss([], 6, 0, 0.0) is None
+
+
+class FullDisk:
+    def __call__(self, *args: Any, **kwargs: Any) -> None:
+        raise OSError(errno.ENOSPC, "No space left on device")
+
+
+def test_a_state_the_sweep_cannot_write_is_reported_not_raised(monkeypatch):
+    rid, folder = prepared()
+    rundir.set_state(folder, "running")
+    events: list[tuple[str, str]] = []
+    runner = Runner(Plan("units", [planned()]), [], Options(retries=3), lambda *e: events.append(e))
+    runner.active[rid] = Job(rid, Slot("cpu0"))
+    monkeypatch.setattr(rundir, "set_state", FullDisk())
+    pending: deque[str] = deque()
+    runner._finish(rid, 1, pending)
+    [(event, text)] = events
+    assert event == "failed" and "could not be recorded" in text and "No space left on device" in text
+    assert not pending  # not retried at once onto the same full disk
+    outcome = summarise(runner.plan, retries=3)
+    assert outcome.counts["interrupted"] == 1 and outcome.unfinished == [(rid, f"interrupted: {UNRECORDED}")]
+
+
+def test_a_sweep_with_runs_left_to_resume_exits_1(capsys):
+    with pytest.raises(typer.Exit) as stopped:
+        _finish(Outcome({"done": 1, "interrupted": 1}, unfinished=[("abc", "interrupted: signal 15")]))
+    assert stopped.value.exit_code == 1
+    assert "not done abc: interrupted: signal 15; run the sweep again" in capsys.readouterr().err
+
+
+def test_an_unreachable_wandb_server_is_found_in_seconds(monkeypatch):
+    for name in ("HTTP_PROXY", "HTTPS_PROXY", "ALL_PROXY", "NO_PROXY"):
+        monkeypatch.delenv(name.lower(), raising=False)
+        monkeypatch.delenv(name, raising=False)
+    monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
+    started = time.perf_counter()
+    with pytest.raises(ConnectionError, match="cannot connect to 127.0.0.1:9"):
+        tracking.probe_server()
+    assert time.perf_counter() - started < 2
+    monkeypatch.setenv("NO_PROXY", "localhost")  # routes nothing through a proxy: still probed
+    with pytest.raises(ConnectionError):
+        tracking.probe_server()
+    monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # behind a proxy wandb decides
+    tracking.probe_server()
+
+
+def test_run_processes_fork_with_the_training_stack_already_imported():
+    # what train() imports when it is called: nothing of it may be left to each run process
+    code = (
+        "import importlib, sys\n"
+        f"for name in {PRELOAD!r}: importlib.import_module(name)\n"
+        "before = set(sys.modules)\n"
+        "from trl import SFTTrainer\n"
+        "from transformers import PrinterCallback, TrainerCallback\n"
+        "print(sorted(m for m in set(sys.modules) - before if m.startswith(('transformers', 'trl'))))\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"')) == []
