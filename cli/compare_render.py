@@ -86,7 +86,7 @@ def _sections(result: Result) -> list[tuple[str, list[str], list[list[str]]]]:
     groups = [
         ("", [r for r in result.rows if not r["held_out"]]),
         (
-            " held-out tasks" + (", vs the base model" if result.view == "tasks" else ""),
+            " (held-out tasks" + (", against the base model)" if result.view == "tasks" else ")"),
             [r for r in result.rows if r["held_out"]],
         ),
     ]
@@ -160,13 +160,12 @@ def footer(result: Result) -> list[str]:
 
 def table(result: Result) -> None:
     """Print the view as rich tables, then the footer."""
-    from rich.console import Console
     from rich.table import Table
     from rich.text import Text
 
-    console = Console()
-    if not console.is_terminal:  # a pipe or a CI log: no need to squeeze into 80 columns
-        console = Console(width=200)
+    from mixft.cli.render import wide_console
+
+    console = wide_console()
     sections = _sections(result)
     if not sections:
         console.print(empty(result), highlight=False, markup=False)

@@ -68,4 +68,5 @@ def launch_spec(
         typer.echo(text, nl=False)
         return
     write_text(output, text)
-    typer.echo(f"wrote {output}: launch it with `{text.splitlines()[0].removeprefix('# run: ')}`", err=True)
+    command, _, where = text.splitlines()[0].removeprefix("# run: ").partition("    (")
+    typer.echo(f"wrote {output}; launch it{' from the repo root' if where else ''} with: {command}", err=True)

@@ -57,7 +57,7 @@ def totals(plan: Plan) -> str:
     return (
         f"{len(plan.runs)} runs: {trained} trained ({roles['mixture']} mixtures, "
         f"{roles['baseline']} single-task baselines, {added} of them added*), "
-        f"{roles['base']} base-model evaluations; {models} model{'s' * (models != 1)}"
+        f"{roles['base']} base-model evaluation{'s' * (roles['base'] != 1)}; {models} model{'s' * (models != 1)}"
     )
 
 
@@ -251,6 +251,12 @@ def status_renderable(name: str, rows: list[dict[str, Any]]) -> Any:
 
 def status_view(name: str, rows: list[dict[str, Any]]) -> None:
     """Print the status once."""
+    wide_console().print(status_renderable(name, rows))
+
+
+def wide_console() -> Any:
+    """A rich console; in a pipe or a CI log 200 columns wide, so tables are not squeezed into 80."""
     from rich.console import Console
 
-    Console().print(status_renderable(name, rows))
+    console = Console()
+    return console if console.is_terminal else Console(width=200)

@@ -6,11 +6,15 @@ run: mixft run model=tiny data.samples=true mixture.tasks=[fpb] --format json
 from __future__ import annotations
 
 import json
+from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-from mixft.cli.plan import Format
+
+class Format(StrEnum):
+    table = "table"
+    json = "json"
 
 
 def run(

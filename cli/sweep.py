@@ -5,6 +5,7 @@ run: mixft sweep smoke    |    mixft sweep cocktail_paper --gpus 0-7 --retries 1
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Annotated
 
@@ -17,13 +18,22 @@ def sweep(
     executor: Annotated[
         str, typer.Option(help="local (this host) or slurm (job arrays, conf/executor/slurm.yaml).")
     ] = "local",
-    gpus: Annotated[str, typer.Option(help="GPUs to use: all, none, or ids such as 0-3,6.")] = "all",
-    gpus_per_run: Annotated[int, typer.Option(help="GPUs per run (K > 1 launches through accelerate).")] = 1,
-    max_parallel: Annotated[
-        int | None, typer.Option(help="Most runs at once (default: one per slot).")
+    gpus: Annotated[
+        str | None, typer.Option(help="GPUs to use: all, none, or ids such as 0-3,6 [default: executor.gpus]")
     ] = None,
-    retries: Annotated[int, typer.Option(help="Extra attempts for a failed run.")] = 0,
-    timeout_min: Annotated[float | None, typer.Option(help="Per-run wall-clock limit, minutes.")] = None,
+    gpus_per_run: Annotated[
+        int | None,
+        typer.Option(help="GPUs per run; K > 1 launches through accelerate [default: executor.gpus_per_run]"),
+    ] = None,
+    max_parallel: Annotated[
+        int | None, typer.Option(help="Most runs at once [default: executor.max_parallel, one per slot]")
+    ] = None,
+    retries: Annotated[
+        int | None, typer.Option(help="Extra attempts for a failed run [default: executor.retries]")
+    ] = None,
+    timeout_min: Annotated[
+        float | None, typer.Option(help="Per-run wall-clock limit, minutes [default: executor.timeout_min]")
+    ] = None,
     only: Annotated[
         str | None,
         typer.Option(help="Only runs matching FIELD=VALUE[,...] (fields of sweep filters, and id)."),
@@ -47,11 +57,17 @@ def sweep(
         flt = parse_only(only)
         check_filters([flt], [])
         plan = type(plan)(plan.sweep, [run for run in plan.runs if matches(run, [flt], default=True)])
-    todo = [run for run in plan.runs if eligible(run.id, retries)]
+    # an option given here wins over the executor config (conf/executor/*.yaml, executor.* overrides)
+    given = {"gpus": gpus, "gpus_per_run": gpus_per_run, "max_parallel": max_parallel}
+    given |= {"retries": retries, "timeout_min": timeout_min}
+    settings = dataclasses.replace(
+        plan.runs[0].config.executor, **{k: v for k, v in given.items() if v is not None}
+    )
+    todo = [run for run in plan.runs if eligible(run.id, settings.retries)]
     if executor == "slurm":
-        _slurm(plan, todo, retries, dry_run)
+        _slurm(plan, todo, settings, dry_run)
         return
-    slots = device_slots(gpus, gpus_per_run, max_parallel)
+    slots = device_slots(settings.gpus, settings.gpus_per_run, settings.max_parallel)
     typer.echo(
         f"sweep {plan.sweep}: {len(plan.runs)} runs, {len(todo)} to run on {len(slots)} slot(s) "
         f"({', '.join(s.name for s in slots)})"
@@ -71,7 +87,7 @@ def sweep(
             if event == "done":
                 progress.advance(bar)
 
-        outcome = run_sweep(plan, slots, Options(retries, timeout_min), report)
+        outcome = run_sweep(plan, slots, Options(settings.retries, settings.timeout_min), report)
     _finish(outcome)
 
 
@@ -91,7 +107,7 @@ def _finish(outcome: object) -> None:
         raise typer.Exit(code=1)
 
 
-def _slurm(plan: object, todo: list, retries: int, dry_run: bool) -> None:
+def _slurm(plan: object, todo: list, settings: object, dry_run: bool) -> None:
     """Submit the runs that are not done as one SLURM job array and wait for it."""
     from mixft.cli import render
     from mixft.runner.sweep import run_on_slurm
@@ -100,4 +116,4 @@ def _slurm(plan: object, todo: list, retries: int, dry_run: bool) -> None:
     if dry_run:
         render.plan_table(type(plan)(plan.sweep, todo))
         return
-    _finish(run_on_slurm(plan, retries, _line))
+    _finish(run_on_slurm(plan, settings, _line))

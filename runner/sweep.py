@@ -25,6 +25,7 @@ from mixft.runner.executors.local import Job, LocalLauncher
 from mixft.runner.executors.slots import Slot
 from mixft.runner.grid import Plan, PlannedRun
 from mixft.runner.paths import run_dir, store_root
+from mixft.runner.schema import ExecutorConfig
 from mixft.runner.status import current_status
 from mixft.runner.trl_adapter import epochs_and_warmup
 
@@ -246,7 +247,7 @@ def summarise(plan: Plan, retries: int, interrupted: bool = False) -> Outcome:
     return Outcome(counts, failed, interrupted, unfinished)
 
 
-def run_on_slurm(plan: Plan, retries: int, report: Callable[[str, str], None]) -> Outcome:
+def run_on_slurm(plan: Plan, settings: ExecutorConfig, report: Callable[[str, str], None]) -> Outcome:
     """Record the plan, submit its eligible runs as one SLURM job array, wait for it, and summarise.
 
     Runs claimed by a live process elsewhere are left to it; failed runs are retried by the next
@@ -255,10 +256,11 @@ def run_on_slurm(plan: Plan, retries: int, report: Callable[[str, str], None]) -
     from mixft.runner.executors import slurm
 
     record(plan)
+    retries = settings.retries
     ordered = sorted(plan.runs, key=estimated_cost, reverse=True)
     todo = [r.id for r in ordered if eligible(r.id, retries) and holder(run_dir(r.id)) is None]
     if todo:
-        jobs = slurm.submit(plan.sweep, todo, plan.runs[0].config.executor)
+        jobs = slurm.submit(plan.sweep, todo, settings)
         report("submitted", f"{len(jobs)} runs as SLURM job array {jobs[0].split('_')[0]}")
         slurm.wait(jobs, report)
     return summarise(plan, retries)

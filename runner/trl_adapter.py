@@ -55,7 +55,7 @@ def deepspeed_config(name: str | None, cuda: bool) -> str | None:
 
     if not cuda or importlib.util.find_spec("deepspeed") is None:
         raise ConfigError(
-            f"training.deepspeed={name} needs CUDA GPUs and the deepspeed package (pip install 'mixft[gpu]'); "
+            f"training.deepspeed={name} needs CUDA GPUs and the deepspeed package (pip install 'mixft[gpu]', or -e '.[gpu]' in a checkout); "
             "set training.deepspeed=null to train without it"
         )
     path = files(DEEPSPEED_PACKAGE).joinpath(f"deepspeed_{name}.json")

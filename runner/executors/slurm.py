@@ -16,28 +16,52 @@ from collections.abc import Callable
 from typing import Any
 
 from mixft.runner.atomic import write_json
+from mixft.runner.executors.local import launch_command
 from mixft.runner.paths import run_dir, store_root
 from mixft.runner.schema import ExecutorConfig
+from mixft.runner.yamlio import load_yaml
 
 POLL_S = 5.0
 
 
 class RunTask:
-    """What one array task runs; picklable, with the checkpoint hook submitit calls before a requeue."""
+    """What one array task runs; picklable, with the checkpoint hook submitit calls before a requeue.
+
+    A run on more than one GPU, or one that trains with DeepSpeed, goes through `accelerate launch`
+    (as on a local host); any other runs in the task's own process.
+    """
+
+    def __init__(self, gpus_per_run: int = 1) -> None:
+        self.gpus_per_run = gpus_per_run
 
     def __call__(self, run_id: str, sweep: str) -> int:
         from mixft.runner.entry import EXIT_CLAIMED, main
 
-        code = main([run_id, "--sweep", sweep])
+        if self.launcher(run_id):
+            deepspeed = uses_deepspeed(run_id)
+            command = launch_command(run_id, sweep, max(1, self.gpus_per_run), deepspeed)
+            code = subprocess.run(command, check=False).returncode
+        else:
+            code = main([run_id, "--sweep", sweep])
         if code not in (0, EXIT_CLAIMED):
             raise RuntimeError(f"run {run_id} ended with exit code {code}; see its status.json")
         return code
+
+    def launcher(self, run_id: str) -> bool:
+        """True when the run needs `accelerate launch`: K > 1 GPUs, or DeepSpeed on a GPU."""
+        return self.gpus_per_run > 1 or (self.gpus_per_run > 0 and uses_deepspeed(run_id))
 
     def checkpoint(self, run_id: str, sweep: str) -> Any:
         """Requeue this task with the same arguments; the run resumes from its last checkpoint."""
         from submitit.helpers import DelayedSubmission
 
         return DelayedSubmission(self, run_id, sweep)
+
+
+def uses_deepspeed(run_id: str) -> bool:
+    """Whether the run's saved config trains with DeepSpeed (training.deepspeed set)."""
+    config = load_yaml(run_dir(run_id) / "config.yaml") or {}
+    return bool((config.get("training") or {}).get("deepspeed"))
 
 
 def _parameters(cfg: ExecutorConfig) -> dict[str, Any]:
@@ -62,7 +86,7 @@ def submit(sweep: str, run_ids: list[str], cfg: ExecutorConfig) -> list[str]:
 
     executor = submitit.AutoExecutor(folder=str(store_root() / "slurm" / sweep / "%j"), cluster="slurm")
     executor.update_parameters(name=f"mixft-{sweep}", **_parameters(cfg))
-    jobs = executor.map_array(RunTask(), run_ids, [sweep] * len(run_ids))
+    jobs = executor.map_array(RunTask(cfg.gpus_per_run), run_ids, [sweep] * len(run_ids))
     for rid, job in zip(run_ids, jobs, strict=True):
         write_json(run_dir(rid) / "slurm.json", {"job_id": job.job_id, "submitted": time.time()})
     return [job.job_id for job in jobs]

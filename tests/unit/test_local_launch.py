@@ -44,3 +44,16 @@ def test_deepspeed_without_cuda_is_one_clear_error():
     ):
         deepspeed_config("zero2_offload", cuda=False)
     assert deepspeed_config(None, cuda=False) is None
+
+
+@pytest.mark.parametrize(
+    ("gpus_per_run", "deepspeed", "launcher"),
+    [(1, None, False), (0, "zero2_offload", False), (1, "zero2_offload", True), (4, None, True)],
+)
+def test_slurm_tasks_launch_through_accelerate_when_a_local_run_would(gpus_per_run, deepspeed, launcher):
+    from mixft.runner.executors.slurm import RunTask
+    from mixft.runner.paths import run_dir
+
+    run_dir("r1").mkdir(parents=True)
+    (run_dir("r1") / "config.yaml").write_text(yaml.safe_dump({"training": {"deepspeed": deepspeed}}))
+    assert RunTask(gpus_per_run).launcher("r1") is launcher
