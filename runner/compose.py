@@ -34,6 +34,10 @@ from mixft.runner.schema import GROUPS, Config
 from mixft.runner.yamlio import load_yaml
 
 CONFIG_MODULE = "mixft.conf"
+# What composing a bad value raises: OmegaConf also lets out OverflowError and ValueError, with its
+# usual "full_key: ..." lines, for numbers a field cannot hold (max_repeat=1e400 written as digits)
+COMPOSE_ERRORS = (HydraException, OmegaConfBaseException, ValueError, OverflowError)
+NULL_SECTION = "cannot set a key inside a section that is null in this config"
 
 
 def ensure_hydra() -> None:
@@ -48,8 +52,12 @@ def hydra_compose(overrides: Sequence[str]) -> DictConfig:
     ensure_hydra()
     try:
         return hydra_compose_api("config", overrides=list(overrides))
-    except (HydraException, OmegaConfBaseException) as exc:
+    except COMPOSE_ERRORS as exc:
         raise ConfigError(describe_error(exc)) from None
+    except AssertionError:  # OmegaConf asserts when a key is set inside a null section
+        raise ConfigError(
+            f"{NULL_SECTION} ({', '.join(overrides)}; see `mixft config show` with the same group choices)"
+        ) from None
 
 
 @cache
@@ -85,10 +93,17 @@ def compose(overrides: Sequence[Override]) -> DictConfig:
     cfg = copy.deepcopy(_defaults())
     for (group, _), node in zip(choices, nodes, strict=True):
         cfg[group] = copy.deepcopy(node)
-    try:
-        ConfigLoaderImpl._apply_overrides_to_config([o for o in overrides if not _is_choice(o)], cfg)
-    except (HydraException, OmegaConfBaseException) as exc:
-        raise ConfigError(describe_error(exc)) from None
+    for override in overrides:
+        if _is_choice(override):
+            continue
+        try:
+            ConfigLoaderImpl._apply_overrides_to_config([override], cfg)
+        except COMPOSE_ERRORS as exc:
+            raise ConfigError(describe_error(exc)) from None
+        except AssertionError:  # OmegaConf asserts when a key is set inside a null section
+            raise ConfigError(
+                f"'{override.input_line}': {NULL_SECTION} (see `mixft config show` with the same group choices)"
+            ) from None
     return cfg
 
 
@@ -105,4 +120,7 @@ def describe_error(exc: BaseException) -> str:
         if key:
             return f"bad value for '{key}': {msg.strip().splitlines()[0]}"
     lines = [line.strip() for line in str(exc).strip().splitlines() if line.strip()]
+    key = next((line.split(":", 1)[1].strip() for line in lines if line.startswith("full_key:")), "")
+    if key and lines:
+        return f"bad value for '{key}': {lines[0]}"
     return "; ".join(lines[:3]) or type(exc).__name__

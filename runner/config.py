@@ -23,15 +23,14 @@ from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Glob, Override
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
-from omegaconf.errors import OmegaConfBaseException
 
 from mixft.runner.catalog import group_options, load_tasks
-from mixft.runner.compose import compose, describe_error
-from mixft.runner.errors import ConfigError, did_you_mean, unknown
+from mixft.runner.compose import COMPOSE_ERRORS, compose, describe_error
+from mixft.runner.errors import ConfigError, clip, did_you_mean, unknown
 from mixft.runner.rundir import SECRET_NAME
 from mixft.runner.runs import sort_task_lists
 from mixft.runner.schema import GROUPS, Config
-from mixft.runner.validate import validate_config, validate_run
+from mixft.runner.validate import check_types, validate_config, validate_run
 
 
 def parse_overrides(overrides: Sequence[str]) -> list[Override]:
@@ -41,35 +40,76 @@ def parse_overrides(overrides: Sequence[str]) -> list[Override]:
     for text in overrides:
         try:
             parsed.extend(parser.parse_overrides([text]))
-        except HydraException as exc:
-            lines = [ln.strip() for ln in str(exc).splitlines()[1:] if not ln.startswith("See ")]
-            reason = "; ".join(ln for ln in lines if ln) or "not KEY=VALUE"
+        except (HydraException, ValueError, OverflowError, RecursionError) as exc:
+            # beside its own errors, Hydra's parser lets out int()'s limit of 4,300 digits and the
+            # RecursionError of brackets nested a few hundred deep
+            reason = _syntax_reason(text, str(exc)) if isinstance(exc, HydraException) else _other(exc)
             raise ConfigError(
-                f"cannot parse override '{text}': {reason} (grammar: KEY=VALUE, e.g. model=tiny; "
-                "quote values holding {{}}[](),= as KEY='VALUE')"
+                f"cannot parse override '{clip(text)}': {reason} (grammar: KEY=VALUE, "
+                "e.g. model=tiny; quote values holding {}[](),= as KEY='VALUE')"
             ) from None
     return parsed
 
 
+_LEXER = "LexerNoViableAltException: "
+
+
+def _other(exc: Exception) -> str:
+    if isinstance(exc, RecursionError):
+        return "brackets nested too deeply"
+    if "integer string conversion" in str(exc):
+        return "a number longer than 4,300 digits"
+    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+
+
+def _syntax_reason(text: str, message: str) -> str:
+    """Hydra's parse error in a few words; its lexer errors point at the character with a caret."""
+    if message.startswith(f"{_LEXER}{text}\n"):
+        caret = message[len(_LEXER) + len(text) + 1 :].split("\n", 1)[0]
+        column = len(caret) - len(_LEXER) - 1
+        if caret.strip() == "^" and 0 <= column < len(text):
+            return f"unexpected {text[column]!r} at position {column + 1}"
+        return "unexpected character"
+    lines = [ln.strip() for ln in message.splitlines() if not ln.startswith(("See ", "Error parsing"))]
+    # "extraneous input '(' expecting {<EOF>, ':', ...}": the list of every token helps nobody
+    reasons = [ln.split(" expecting {", 1)[0] for ln in lines if ln]
+    return "; ".join(reasons) or "not KEY=VALUE"
+
+
 def check_override(override: Override, allow_sweep: bool = False) -> None:
     """Reject an override Hydra would refuse with a long message, or would silently drop."""
-    key, text = override.key_or_group, override.input_line
+    key, line = override.key_or_group, override.input_line or ""
+    text = clip(line)  # for messages: an override may be a pasted page
+    if "${" in line:
+        raise ConfigError(
+            f"'{text}': interpolations (${{...}}) are not supported in overrides; write the value itself "
+            "(a run's config must not depend on the environment, the clock or other keys)"
+        )
+    if override.package is not None:
+        raise ConfigError(
+            f"'{text}': package overrides (GROUP@PACKAGE) are not supported; write {key or 'GROUP'}=OPTION"
+        )
     if override.is_sweep_override() and not allow_sweep:
         raise ConfigError(
             f"'{text}' is a sweep (several values); put it in a sweep file's grid and run `mixft plan`"
         )
     if override.is_delete():
         raise ConfigError(f"'{text}': removing config entries is not supported; set a value instead")
+    if key.split(".")[0] == "task" and key.count(".") == 1:
+        raise ConfigError(
+            f"'{text}': set one field of a task at a time, as {key}.max_examples=100 "
+            "(see `mixft config show` for the fields)"
+        )
     if key == "task":
         raise ConfigError(
             f"'{text}': tasks are not chosen as a group; name them in mixture.tasks, "
             "regularizer.sources or eval.tasks (see `mixft config ls task`)"
         )
-    if key in GROUPS and override.package is None:
+    if key in GROUPS:
         _check_group_choice(key, override, allow_sweep)
         return
-    if override.package is not None or "/" in key:
-        raise unknown("config group", key.split("@")[0], GROUPS)
+    if "/" in key:
+        raise unknown("config group", key, GROUPS)
     _check_key(key)
     if SECRET_NAME.search(key.rsplit(".", 1)[-1]):
         raise ConfigError(
@@ -163,7 +203,7 @@ def _inside_dict(key: str) -> bool:
 def _composed(overrides: tuple[str, ...]) -> Config:
     try:
         obj = OmegaConf.to_object(compose(parse_overrides(overrides)))
-    except OmegaConfBaseException as exc:
+    except COMPOSE_ERRORS as exc:
         raise ConfigError(describe_error(exc)) from None
     assert isinstance(obj, Config)
     return obj
@@ -191,6 +231,7 @@ def _shared_config(overrides: tuple[str, ...]) -> Config:
     cfg = dataclasses.replace(
         _composed(hydra_overrides), task=load_tasks([o for o in parsed if is_task_override(o)])
     )
+    check_types(cfg, Config)
     validate_config(cfg)
     return sort_task_lists(cfg)
 

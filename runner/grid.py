@@ -11,21 +11,25 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import math
+import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from hydra.core.override_parser.types import Glob
+from hydra.core.override_parser.types import ChoiceSweep, Glob, IntervalSweep, Override, RangeSweep
 
+from mixft.runner import sweepfile
 from mixft.runner.catalog import group_options
 from mixft.runner.config import check_override, parse_overrides, shared_config
 from mixft.runner.errors import ConfigError
 from mixft.runner.filters import check_filters, matches
 from mixft.runner.runs import MemoDigest, eval_tasks, resolve, role_of, run_id, targets
-from mixft.runner.schema import Config
+from mixft.runner.schema import GROUPS, Config
 from mixft.runner.sweepfile import SweepSpec, generate_sets
-from mixft.runner.validate import validate_run
+from mixft.runner.validate import MAX_SEED, validate_run
 
 ROLE_ORDER = {"base": 0, "baseline": 1, "mixture": 2}
 
@@ -38,8 +42,8 @@ class Patch:
     seed: int | None = None
     eval_tasks: tuple[str, ...] | None = None
 
-    def apply(self, cfg: Config) -> Config:
-        """The patched, checked and resolved config."""
+    def patched(self, cfg: Config) -> Config:
+        """The config with the patch's values set, not yet checked."""
         changes: dict[str, Any] = {}
         if self.tasks is not None:
             changes["mixture"] = dataclasses.replace(cfg.mixture, tasks=list(self.tasks))
@@ -47,8 +51,13 @@ class Patch:
             changes["eval"] = dataclasses.replace(cfg.eval, tasks=list(self.eval_tasks))
         if self.seed is not None:
             changes["seed"] = self.seed
-        patched = dataclasses.replace(cfg, **changes)
-        validate_run(patched)
+        return dataclasses.replace(cfg, **changes)
+
+    def apply(self, cfg: Config, check: bool = True) -> Config:
+        """The patched, checked (unless `check` is false) and resolved config."""
+        patched = self.patched(cfg)
+        if check:
+            validate_run(patched)
         return resolve(patched)
 
     def overrides(self) -> list[str]:
@@ -105,46 +114,102 @@ class Plan:
     runs: list[PlannedRun]
 
 
-def _axis_values(key: str, value: Any) -> list[str]:
+def _range_size(text: str, sweep: RangeSweep) -> int:
+    """Values of range(START,STOP,STEP), counted without listing them (Hydra lists them lazily)."""
+    bounds = (sweep.start, sweep.stop, sweep.step)
+    if any(isinstance(b, float) and not math.isfinite(b) for b in bounds) or not sweep.step:
+        raise ConfigError(f"'{text}': range() needs finite numbers and a step other than 0, as range(0,10,2)")
+    if all(isinstance(b, int) for b in bounds):
+        return len(range(*bounds))  # type: ignore[arg-type]
+    start, stop, step = (Decimal(b) for b in bounds)  # exact, the way Hydra steps float ranges
+    return max(0, math.ceil((stop - start) / step))
+
+
+def _sweep_size(override: Override) -> int:
+    """Values one axis override stands for; interval() has no list of values to run."""
+    value = override.value()
+    if isinstance(value, IntervalSweep):
+        raise ConfigError(
+            f"'{override.input_line}': interval() is a continuous range that a grid cannot list; "
+            "use range(START,STOP,STEP) or a,b,c"
+        )
+    if isinstance(value, RangeSweep):
+        return _range_size(override.input_line or "", value)
+    return len(value.list) if isinstance(value, ChoiceSweep) else 1
+
+
+def too_many(what: str, count: int) -> ConfigError:
+    """The error for a grid that would plan more runs than MAX_RUNS."""
+    return ConfigError(
+        f"{what} would make {count:,} runs, more than the {sweepfile.MAX_RUNS:,} one sweep may plan; "
+        "narrow its ranges, seeds or generators, or split it into several sweeps"
+    )
+
+
+def _axis_values(key: str, value: Any, label: str = "") -> list[str]:
     """Override strings of one axis, parsed with Hydra's grammar (a,b / range() / glob())."""
+    label = label or f"grid axis '{key}'"
     if isinstance(value, list):
         texts = [f"{key}=[{','.join(map(str, v))}]" if isinstance(v, list) else f"{key}={v}" for v in value]
     else:
         texts = [f"{key}={value}"]
-    out: list[str] = []
-    for override in parse_overrides(texts):
+    parsed = parse_overrides(texts)
+    for override in parsed:
         check_override(override, allow_sweep=True)
+    count = sum(_sweep_size(o) for o in parsed)
+    if count > sweepfile.MAX_RUNS:
+        raise too_many(label, count)
+    out: list[str] = []
+    for override in parsed:
         element = override.get_key_element()
         if isinstance(override.value(), Glob):
+            if key not in GROUPS:
+                raise ConfigError(f"{label}: glob() picks options of a config group ({', '.join(GROUPS)})")
             out += [f"{element}={v}" for v in override.value().filter(list(group_options(key)))]
         elif override.is_sweep_override():
             out += [f"{element}={v}" for v in override.sweep_string_iterator()]
         else:
             out.append(f"{element}={override.get_value_element_as_str()}")
     if not out:
-        raise ConfigError(f"grid axis '{key}' has no values")
+        raise ConfigError(f"{label} has no values")
     return out
 
 
+# a whole number short enough for int() (which refuses 4,300 digits and more) and for a 32-bit seed
+_WHOLE = re.compile(r"[0-9]{1,10}")
+
+
+def _seed(value: Any) -> int | None:
+    """A seed from a YAML value or an override's text; None when it is not a whole number."""
+    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
+        value = int(value)
+    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED:
+        return value
+    return None
+
+
 def _seeds(value: Any) -> list[int]:
-    raw = value if isinstance(value, list) else _axis_values("seed", value)
-    seeds = [int(v.split("=", 1)[1]) if isinstance(v, str) else v for v in raw]
-    if not seeds or any(not isinstance(s, int) or isinstance(s, bool) or s < 0 for s in seeds):
-        raise ConfigError(f"seeds must be whole numbers 0 or more, got {value!r}")
-    return list(dict.fromkeys(seeds))
+    """Seeds from a list, a number or a Hydra sweep value such as "range(0,3)" or "1,2"."""
+    if isinstance(value, list):
+        raw = value
+    elif isinstance(value, (str, int)) and not isinstance(value, bool):
+        raw = [v.split("=", 1)[1] for v in _axis_values("seed", value, "seeds")]
+    else:
+        raw = [value]
+    seeds = [_seed(v) for v in raw]
+    if not seeds or None in seeds:
+        raise ConfigError(f"seeds must be whole numbers from 0 to {MAX_SEED}, got {value!r}")
+    return list(dict.fromkeys(s for s in seeds if s is not None))
 
 
 def _axes(spec: SweepSpec, cli: Sequence[str]) -> tuple[list[str], dict[str, list[str]], list[int]]:
     """Base overrides, axes and seeds; a CLI override replaces the axis of its key."""
     base, grid, seeds = list(spec.base), dict(spec.grid), spec.seeds
     for override in parse_overrides(cli):
+        check_override(override, allow_sweep=True)
         key = override.get_key_element()
         if key == "seed":
-            seeds = (
-                [int(v) for v in override.sweep_string_iterator()]
-                if override.is_sweep_override()
-                else [int(override.value())]
-            )
+            seeds = override.get_value_string()
         elif key in grid or override.is_sweep_override():
             grid[key] = override.get_value_string()
         else:
@@ -174,10 +239,24 @@ class _Planner:
         self.made: set[tuple[Any, ...]] = set()
 
     def make(
-        self, hydra: tuple[str, ...], patch: Patch, axes: dict[str, str], added: bool = False
+        self,
+        hydra: tuple[str, ...],
+        patch: Patch,
+        axes: dict[str, str],
+        added: bool = False,
+        check: bool = True,
     ) -> PlannedRun:
-        cfg = patch.apply(shared_config(hydra))
+        cfg = patch.apply(shared_config(hydra), check)
         return PlannedRun(run_id(cfg, self.digest), role_of(cfg), cfg, hydra, patch, axes, added)
+
+    @staticmethod
+    def check(run: PlannedRun) -> None:
+        """Check a grid run that the filters kept; the error names the run, which a filter can drop."""
+        try:
+            validate_run(run.patch.patched(shared_config(run.hydra)))
+        except ConfigError as exc:
+            where = ", ".join([*(f"{k}={v}" for k, v in run.axes.items()), *run.patch.overrides()])
+            raise ConfigError(f"{exc} (grid run {where}; an `exclude:` filter can leave it out)") from None
 
     def add(self, run: PlannedRun) -> None:
         self.runs.setdefault(run.id, run)
@@ -224,13 +303,18 @@ def expand(spec: SweepSpec, overrides: Sequence[str] = ()) -> Plan:
     check_filters(spec.include + spec.exclude, axes)
     task_sets: list[tuple[str, ...] | None] = [None]
     if spec.mixtures is not None:
-        task_sets = list(generate_sets(spec.mixtures))
+        task_sets = list(generate_sets(spec.mixtures, known=group_options("task")))
+    count = math.prod(len(values) for values in axes.values()) * len(task_sets) * len(seeds)
+    if count > sweepfile.MAX_RUNS:
+        raise too_many(f"sweep '{spec.name}' ({' x '.join(_factors(axes, task_sets, seeds))})", count)
     planner = _Planner()
     for combo in itertools.product(*axes.values()):
         chosen = dict(zip(axes, (c.split("=", 1)[1] for c in combo), strict=False))
         for tasks, seed in itertools.product(task_sets, seeds):
-            run = planner.make((*base, *combo), Patch(tasks, seed), chosen)
+            # checked once the filters keep it: a filter may leave out the runs that cannot be trained
+            run = planner.make((*base, *combo), Patch(tasks, seed), chosen, check=False)
             if matches(run, spec.include, default=True) and not matches(run, spec.exclude, default=False):
+                planner.check(run)
                 planner.add(run)
     if spec.baselines:
         planner.add_baselines()
@@ -239,6 +323,11 @@ def expand(spec: SweepSpec, overrides: Sequence[str] = ()) -> Plan:
     if not planner.runs:
         raise ConfigError(f"sweep '{spec.name}' plans no runs: its grid or filters leave nothing")
     return Plan(spec.name, sorted(planner.runs.values(), key=_order))
+
+
+def _factors(axes: dict[str, list[str]], task_sets: list[Any], seeds: list[int]) -> list[str]:
+    """The sizes that multiply into a grid's run count, named: "4 model x 55 task sets x 3 seeds"."""
+    return [f"{len(v)} {k}" for k, v in axes.items()] + [f"{len(task_sets)} task sets", f"{len(seeds)} seeds"]
 
 
 def _order(run: PlannedRun) -> tuple[Any, ...]:

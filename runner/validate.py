@@ -5,9 +5,15 @@ run: mixft config show mixture.tasks=[fpb,fpb]    (-> duplicate task error, exit
 
 from __future__ import annotations
 
+import dataclasses
+import functools
+import math
+import types
+import typing
 from collections.abc import Iterable
+from typing import Any
 
-from mixft.runner.errors import ConfigError, unknown
+from mixft.runner.errors import ConfigError, clip, unknown
 from mixft.runner.rundir import SECRET_NAME
 from mixft.runner.schema import Config, MixtureConfig, TaskConfig
 
@@ -21,6 +27,71 @@ TRACKER_MODES = ("auto", "online", "offline", "disabled")
 EXECUTORS = ("local", "slurm")
 BUDGET_UNITS = ("examples", "tokens")
 DEEPSPEED_CONFIGS = ("zero2_offload", "zero2")
+MAX_SEED = 2**32 - 1
+# most times a source may repeat: the mix is built as a list of row indices, so this bounds its size
+MAX_REPEAT = 1000
+# largest regulariser or pool-sized task, as a multiple of the task pool (the study: 1.0 and 0.5)
+MAX_RATIO = 1000
+
+
+def check_types(value: Any, hint: Any, where: str = "") -> None:
+    """Raise ConfigError where a value does not have its schema type.
+
+    OmegaConf checks scalars but lets containers into typed lists and dicts: `mixture.tasks=[[]]`
+    composes, and so does a YAML mapping in a sweep's `base:` list ("- key: value" for "- key=value").
+
+    Args:
+        value: A dataclass instance, or a value inside one.
+        hint: Its type from the schema.
+        where: Its dotted key, for the error.
+    """
+    origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if origin in (typing.Union, types.UnionType):
+        if value is None and type(None) in args:
+            return
+        hint = next(a for a in args if a is not type(None))
+        origin, args = typing.get_origin(hint), typing.get_args(hint)
+    if hint is Any:
+        return
+    if dataclasses.is_dataclass(hint):
+        for f in dataclasses.fields(hint):
+            check_types(
+                getattr(value, f.name), _hints(hint)[f.name], f"{where}.{f.name}" if where else f.name
+            )
+        return
+    expected = origin or hint
+    ok = isinstance(value, expected) and not (isinstance(value, bool) and expected in (int, float))
+    if expected is float:
+        ok = isinstance(value, (int, float)) and not isinstance(value, bool)
+    if not ok:
+        # "- model: tiny" in YAML is a mapping, where "- model=tiny" was meant
+        hint_colon = (
+            "; YAML reads 'key: value' as a mapping: quote it"
+            if expected is str and isinstance(value, dict)
+            else ""
+        )
+        shown = clip(repr(value), 40)
+        raise ConfigError(f"bad value for '{where}': expected {_type_name(hint)}, got {shown}{hint_colon}")
+    if origin is list:
+        for i, item in enumerate(value):
+            check_types(item, args[0], f"{where}[{i}]")
+    elif origin is dict:
+        for key, item in value.items():
+            check_types(key, args[0], f"{where} key")
+            check_types(item, args[1], f"{where}.{key}")
+
+
+@functools.cache
+def _hints(cls: type) -> dict[str, Any]:
+    return typing.get_type_hints(cls)
+
+
+def _type_name(hint: Any) -> str:
+    names = {str: "text", int: "a whole number", float: "a number", bool: "true or false"}
+    origin = typing.get_origin(hint)
+    return names.get(hint) or {list: "a list", dict: "a mapping"}.get(
+        origin, getattr(hint, "__name__", str(hint))
+    )
 
 
 def _choice(where: str, value: str, choices: Iterable[str]) -> None:
@@ -28,9 +99,33 @@ def _choice(where: str, value: str, choices: Iterable[str]) -> None:
         raise unknown(f"value for {where}", value, choices)
 
 
+def _finite(value: float) -> bool:
+    # math.isfinite would raise OverflowError for an int too large for a float
+    return isinstance(value, int) or math.isfinite(value)
+
+
 def _positive(where: str, value: float | None) -> None:
-    if value is not None and value <= 0:
-        raise ConfigError(f"{where} must be positive, got {value}")
+    # nan passes `value <= 0` and inf passes everything; both crash later (floor, int(), the trainer)
+    if value is not None and not (_finite(value) and value > 0):
+        raise ConfigError(f"{where} must be positive (and finite), got {value}")
+
+
+def _ratio(where: str, value: float | None) -> None:
+    # rows = round(ratio x pool rows): 1e308 x a pool of two overflows to inf, and round(inf) raises
+    _positive(where, value)
+    if value is not None and value > MAX_RATIO:
+        raise ConfigError(f"{where} must be at most {MAX_RATIO} (times the task pool), got {value}")
+
+
+def _between(where: str, value: float | None, low: float, high: float) -> None:
+    if value is not None and not (_finite(value) and low <= value <= high):
+        raise ConfigError(f"{where} must be from {low:g} to {high:g}, got {value}")
+
+
+def _seed(where: str, value: int) -> None:
+    # numpy seeds with 32 bits: transformers' set_seed and the mix shuffle refuse anything else
+    if not 0 <= value <= MAX_SEED:
+        raise ConfigError(f"{where} must be 0 or more and at most {MAX_SEED}, got {value}")
 
 
 def check_task_names(where: str, names: list[str], catalogue: dict[str, TaskConfig]) -> None:
@@ -54,7 +149,7 @@ def validate_task(task: TaskConfig, key: str) -> None:
     if task.max_examples is not None and task.pool_ratio is not None:
         raise ConfigError(f"{where}: set max_examples or pool_ratio, not both")
     _positive(f"{where} max_examples", task.max_examples)
-    _positive(f"{where} pool_ratio", task.pool_ratio)
+    _ratio(f"{where} pool_ratio", task.pool_ratio)
     _positive(f"{where} max_new_tokens", task.max_new_tokens)
     if task.source.hf_id is None and task.source.path is None:
         raise ConfigError(f"{where}: source needs hf_id or path")
@@ -76,6 +171,9 @@ def validate_mixture(mix: MixtureConfig, catalogue: dict[str, TaskConfig]) -> No
         if not catalogue[name].trainable:
             raise ConfigError(f"task '{name}' is evaluation-only (held out); it cannot be trained on")
     check_task_names("mixture.pool", mix.pool, catalogue)
+    for name in mix.pool:
+        if catalogue[name].pool_ratio is not None:
+            raise ConfigError(f"mixture.pool: task '{name}' is itself sized from the pool; leave it out")
     for name, cap in mix.caps.items():
         check_task_names("mixture.caps", [name], catalogue)
         _positive(f"mixture.caps.{name}", cap)
@@ -90,10 +188,50 @@ def validate_mixture(mix: MixtureConfig, catalogue: dict[str, TaskConfig]) -> No
         total = sum(mix.shares.values())
         if abs(total - 1.0) > 1e-6:
             raise ConfigError(f"mixture.shares must sum to 1, got {total:g}")
-    if mix.max_repeat < 1:
-        raise ConfigError(f"mixture.max_repeat must be at least 1 (no upsampling), got {mix.max_repeat}")
+    if not (_finite(mix.max_repeat) and 1 <= mix.max_repeat <= MAX_REPEAT):
+        raise ConfigError(
+            f"mixture.max_repeat must be from 1 (no upsampling) to {MAX_REPEAT}, got {mix.max_repeat}"
+        )
+    if mix.seed is not None:
+        _seed("mixture.seed", mix.seed)
     _choice("mixture.budget.unit", mix.budget.unit, BUDGET_UNITS)
     _positive("mixture.budget.total", mix.budget.total)
+
+
+def check_ranges(cfg: Config) -> None:
+    """Numeric knobs that the trainer, the evaluator or the executor would refuse, or choke on, later."""
+    reg, t, ex = cfg.regularizer, cfg.training, cfg.executor
+    for where, value in (
+        ("regularizer.neftune_noise_alpha", reg.neftune_noise_alpha),
+        ("regularizer.weight_decay", reg.weight_decay),
+        ("training.weight_decay", t.weight_decay),
+        ("training.max_grad_norm", t.max_grad_norm),
+        ("training.warmup_steps", t.warmup_steps),
+        ("eval.numeric_rel_tol", cfg.eval.numeric_rel_tol),
+        ("executor.retries", ex.retries),
+    ):
+        _between(where, value, 0, math.inf)
+    for where, value in (
+        ("regularizer.lora_dropout", reg.lora_dropout),
+        ("training.lora.dropout", t.lora.dropout),
+    ):
+        _between(where, value, 0, 1)
+    for where, value in (
+        ("training.logging_steps", t.logging_steps),
+        ("training.save_steps", t.save_steps),
+        ("training.lora.r", t.lora.r),
+        ("training.lora.alpha", t.lora.alpha),
+        ("eval.max_new_tokens", cfg.eval.max_new_tokens),
+        ("model.context_length", cfg.model.context_length),
+        ("data.sample_train_rows", cfg.data.sample_train_rows),
+        ("data.sample_eval_rows", cfg.data.sample_eval_rows),
+        ("executor.max_parallel", ex.max_parallel),
+        ("executor.timeout_min", ex.timeout_min),
+        ("executor.cpus_per_task", ex.cpus_per_task),
+        ("executor.mem_gb", ex.mem_gb),
+        ("executor.array_parallelism", ex.array_parallelism),
+    ):
+        _positive(where, value)
 
 
 def validate_config(cfg: Config) -> None:
@@ -107,7 +245,7 @@ def validate_config(cfg: Config) -> None:
     validate_mixture(cfg.mixture, cfg.task)
     check_task_names("regularizer.sources", list(cfg.regularizer.sources), cfg.task)
     for name, ratio in cfg.regularizer.sources.items():
-        _positive(f"regularizer.sources.{name} (a ratio of the task pool)", ratio)
+        _ratio(f"regularizer.sources.{name} (a ratio of the task pool)", ratio)
         if not cfg.task[name].trainable:
             raise ConfigError(f"regularizer source '{name}' is evaluation-only; it cannot be trained on")
     check_task_names("eval.tasks", cfg.eval.tasks, cfg.task)
@@ -134,18 +272,24 @@ def validate_config(cfg: Config) -> None:
             )
     if t.deepspeed is not None:
         _choice("training.deepspeed", t.deepspeed, DEEPSPEED_CONFIGS)
+    check_ranges(cfg)
     _choice("tracker.name", cfg.tracker.name, TRACKERS)
     _choice("tracker.mode", cfg.tracker.mode, TRACKER_MODES)
     _choice("executor.name", cfg.executor.name, EXECUTORS)
     if cfg.executor.gpus_per_run < 0:
         raise ConfigError(f"executor.gpus_per_run must be 0 or more, got {cfg.executor.gpus_per_run}")
-    if cfg.seed < 0:
-        raise ConfigError(f"seed must be 0 or more, got {cfg.seed}")
+    _seed("seed", cfg.seed)
 
 
 def validate_run(cfg: Config) -> None:
     """Checks that depend on a run's task set (set per run when planning)."""
     validate_mixture(cfg.mixture, cfg.task)
+    both = sorted(set(cfg.mixture.tasks) & set(cfg.regularizer.sources))
+    if both:
+        raise ConfigError(
+            f"{both} are both mixture tasks and regulariser sources; name each once "
+            "(as a task, or through regularizer=...)"
+        )
     if cfg.regularizer.sources and not (cfg.mixture.pool or cfg.mixture.tasks):
         raise ConfigError(
             "regularizer sources are sized as a ratio of the task pool, which is empty: "

@@ -8,13 +8,16 @@ answer as label text or number). The model's own chat template turns them into t
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
-from mixft.runner.errors import ConfigError
+from mixft.runner.errors import ConfigError, clip
 from mixft.runner.schema import TaskConfig
 
 # Bump when the layout of the user turn changes: it is part of every tokenisation cache key.
-FORMAT_VERSION = 1
+# 2: empty (NaN) and nested cells are errors, not the texts "nan" and "{...}"; a null instruction is none
+# (it was the text "None")
+FORMAT_VERSION = 2
 
 
 def required_columns(task: TaskConfig) -> list[str]:
@@ -32,11 +35,40 @@ def check_columns(task: TaskConfig, columns: list[str], origin: str) -> None:
             )
 
 
+def cell_text(value: Any, column: str, where: str) -> str:
+    """A cell as text (not stripped): a string, or a number or boolean written out.
+
+    Args:
+        value: The cell as the reader returned it.
+        column: Its column, for errors.
+        where: Names the row in errors ("file.jsonl row 12").
+
+    Raises:
+        ConfigError: The cell is empty (None, NaN, blank) or nested (a list, a mapping, bytes).
+    """
+    if _blank(value):
+        raise ConfigError(f"{where}: field '{column}' is empty")
+    if not isinstance(value, (str, int, float)):  # bool is an int
+        raise ConfigError(
+            f"{where}: field '{column}' holds a {type(value).__name__} ({clip(repr(value), 40)}), "
+            "not text; write it as a string"
+        )
+    return str(value)
+
+
+def _blank(value: Any) -> bool:
+    """None, NaN (a missing cell to pandas and pyarrow) or text of only whitespace."""
+    if isinstance(value, float):
+        return math.isnan(value)
+    return value is None or (isinstance(value, str) and not value.strip())
+
+
 def answer_text(task: TaskConfig, raw: Any, where: str) -> str:
     """The answer as the model should write it: a label text (after the label map) or free text."""
-    if raw is None or (isinstance(raw, str) and not raw.strip()):
-        raise ConfigError(f"{where}: field '{task.columns.output}' is empty")
-    text = str(raw).strip()
+    text = cell_text(raw, task.columns.output, where).strip()
+    integral = isinstance(raw, float) and raw.is_integer() and abs(raw) < 2**53
+    if task.label_map and integral and text not in task.label_map:
+        text = str(int(raw))  # label 1 read as 1.0: a JSON float, or a parquet column with nulls
     if task.label_map:
         if text not in task.label_map:
             known = ", ".join(task.label_map)
@@ -58,11 +90,13 @@ def answer_text(task: TaskConfig, raw: Any, where: str) -> str:
 def user_text(task: TaskConfig, row: dict[str, Any], where: str) -> str:
     """The user turn: the instruction, a blank line, then the input."""
     cols = task.columns
-    instruction = str(row[cols.instruction]).strip() if cols.instruction else task.prompt.strip()
-    text = row[cols.input]
-    if text is None or not str(text).strip():
-        raise ConfigError(f"{where}: field '{cols.input}' is empty")
-    text = str(text)
+    if not cols.instruction:
+        instruction = task.prompt.strip()
+    elif _blank(row[cols.instruction]):  # OpenOrca leaves many system prompts empty: the input alone
+        instruction = ""
+    else:
+        instruction = cell_text(row[cols.instruction], cols.instruction, where).strip()
+    text = cell_text(row[cols.input], cols.input, where)
     if cols.input_after and cols.input_after in text:
         text = text.split(cols.input_after, 1)[1]
     return f"{instruction}\n\n{text.strip()}" if instruction else text.strip()

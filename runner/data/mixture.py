@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
+from fractions import Fraction
 
 from mixft.runner.errors import ConfigError
 from mixft.runner.schema import Config
@@ -36,10 +37,12 @@ class Allocation:
 
 def apportion(weights: list[float], total: int) -> list[int]:
     """Split `total` in proportion to `weights` into whole numbers that sum to `total` exactly."""
-    mass = sum(weights)
+    # exact fractions: with floats, a total past 2**53 rounds and the counts miss it
+    fractions = [Fraction(w) for w in weights]
+    mass = sum(fractions)
     if mass <= 0:
         return [0] * len(weights)
-    exact = [w * total / mass for w in weights]
+    exact = [f * total / mass for f in fractions]
     counts = [math.floor(x) for x in exact]
     by_remainder = sorted(range(len(weights)), key=lambda i: (counts[i] - exact[i], i))
     for i in by_remainder[: total - sum(counts)]:

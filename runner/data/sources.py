@@ -11,8 +11,10 @@ from __future__ import annotations
 
 import hashlib
 import json
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
 from functools import cached_property
 from pathlib import Path
 from typing import Any
@@ -24,6 +26,10 @@ from mixft.runner.schema import DataConfig, TaskConfig
 SPLITS = ("train", "eval")
 # file suffix -> the `datasets` builder that reads it
 BUILDERS = {".jsonl": "json", ".json": "json", ".csv": "csv", ".parquet": "parquet"}
+# builder -> its reading options. CSV cells are text: without na_filter pandas reads an empty cell as
+# NaN (the answer "nan", or a label column of floats: "1.0" for 1); utf-8-sig drops the byte-order
+# mark that spreadsheets write, which would otherwise join the first column's name
+OPTIONS = {"csv": {"na_filter": False, "encoding": "utf-8-sig"}}
 
 
 class RawSplit:
@@ -137,13 +143,41 @@ def read_local(path: Path) -> Any:
         text = _utf8(path)
         if not text.strip():
             raise ConfigError(f"{path}: no rows (the file is empty)")
+        if builder == "json" and text.startswith("\ufeff"):
+            raise ConfigError(f"{path}:1: starts with a byte-order mark (BOM); save it as UTF-8 without one")
         if path.suffix.lower() == ".jsonl":
             _check_jsonl(path, text)
+    quiet_datasets()
     try:
-        return load_dataset(builder, data_files=str(path), split="train")
+        with _datasets_errors_unlogged():
+            return load_dataset(builder, data_files=str(path), split="train", **OPTIONS.get(builder, {}))
     except Exception as exc:  # datasets/pyarrow raise many types for unreadable files
-        reason = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
-        raise ConfigError(f"{path}: cannot read as {builder}: {reason}") from None
+        raise ConfigError(f"{path}: cannot read as {builder}: {_reason(exc)}") from None
+
+
+@contextmanager
+def _datasets_errors_unlogged() -> Iterator[None]:
+    """`datasets` logs a reader's error before raising it ("Failed to load JSON from file ..."); the
+    ConfigError says it once, on one line."""
+    logger = logging.getLogger("datasets")
+    level = logger.level
+    logger.setLevel(logging.CRITICAL)
+    try:
+        yield
+    finally:
+        logger.setLevel(level)
+
+
+def _reason(exc: BaseException) -> str:
+    """The first line of the innermost error: datasets wraps pyarrow's in "An error occurred ..."."""
+    # explicit causes first: an error's context may be a fallback that failed too (pandas after
+    # pyarrow); datasets' own "An error occurred while generating the dataset" says nothing itself
+    while exc.__cause__ is not None or (exc.__context__ is not None and str(exc).startswith("An error")):
+        exc = exc.__cause__ or exc.__context__  # type: ignore[assignment]
+    text = str(exc).strip()
+    if "corresponds to no data" in text:
+        return "no rows"
+    return text.splitlines()[0] if text else type(exc).__name__
 
 
 def _utf8(path: Path) -> str:
@@ -158,8 +192,10 @@ def _utf8(path: Path) -> str:
 
 
 def _check_jsonl(path: Path, text: str) -> None:
-    for number, line in enumerate(text.splitlines(), start=1):
-        if not line.strip():
+    # lines end at "\n" only (JSON Lines, and pyarrow): str.splitlines would also break at U+2028 and
+    # U+0085, which JSON strings may hold, and miss the junk that pyarrow then fails on
+    for number, line in enumerate(text.split("\n"), start=1):
+        if not line.strip(" \t\r"):  # JSON's own whitespace; pyarrow skips only such lines
             continue
         try:
             row = json.loads(line)

@@ -169,7 +169,15 @@ def test_the_readme_sweep_example_plans(tmp_path):
 
 def test_a_reader_that_leaves_early_stops_mixft_quietly():
     """`mixft plan cocktail_paper -f csv | head -1`: no traceback, no "internal error"."""
-    cmd = [sys.executable, "-c", "from mixft.cli.main import app; app()", "plan", "cocktail_paper", "-f", "csv"]
+    cmd = [
+        sys.executable,
+        "-c",
+        "from mixft.cli.main import app; app()",
+        "plan",
+        "cocktail_paper",
+        "-f",
+        "csv",
+    ]
     proc = subprocess.Popen(cmd, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
     assert proc.stdout.read(100).startswith(b"id,")  # more than a pipe buffer is still to come
     proc.stdout.close()
