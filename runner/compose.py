@@ -15,7 +15,8 @@ from __future__ import annotations
 
 import copy
 import typing
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
+from contextlib import contextmanager
 from functools import cache
 
 from hydra import compose as hydra_compose_api
@@ -40,6 +41,19 @@ COMPOSE_ERRORS = (HydraException, OmegaConfBaseException, ValueError, OverflowEr
 NULL_SECTION = "cannot set a key inside a section that is null in this config"
 
 
+@contextmanager
+def compose_errors(what: str) -> Iterator[None]:
+    """Hydra's and OmegaConf's errors while composing `what` (overrides) as one-line ConfigErrors."""
+    try:
+        yield
+    except COMPOSE_ERRORS as exc:
+        raise ConfigError(describe_error(exc)) from None
+    except AssertionError:  # OmegaConf asserts when a key is set inside a null section
+        raise ConfigError(
+            f"'{what}': {NULL_SECTION} (see `mixft config show` with the same group choices)"
+        ) from None
+
+
 def ensure_hydra() -> None:
     """Initialise Hydra once per process on the packaged config module."""
     if not GlobalHydra.instance().is_initialized():
@@ -50,14 +64,8 @@ def ensure_hydra() -> None:
 def hydra_compose(overrides: Sequence[str]) -> DictConfig:
     """Compose conf/config.yaml with `overrides` through Hydra itself."""
     ensure_hydra()
-    try:
+    with compose_errors(", ".join(overrides)):
         return hydra_compose_api("config", overrides=list(overrides))
-    except COMPOSE_ERRORS as exc:
-        raise ConfigError(describe_error(exc)) from None
-    except AssertionError:  # OmegaConf asserts when a key is set inside a null section
-        raise ConfigError(
-            f"{NULL_SECTION} ({', '.join(overrides)}; see `mixft config show` with the same group choices)"
-        ) from None
 
 
 @cache
@@ -96,14 +104,8 @@ def compose(overrides: Sequence[Override]) -> DictConfig:
     for override in overrides:
         if _is_choice(override):
             continue
-        try:
+        with compose_errors(override.input_line or ""):
             ConfigLoaderImpl._apply_overrides_to_config([override], cfg)
-        except COMPOSE_ERRORS as exc:
-            raise ConfigError(describe_error(exc)) from None
-        except AssertionError:  # OmegaConf asserts when a key is set inside a null section
-            raise ConfigError(
-                f"'{override.input_line}': {NULL_SECTION} (see `mixft config show` with the same group choices)"
-            ) from None
     return cfg
 
 
