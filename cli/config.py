@@ -17,10 +17,10 @@ Overrides = Annotated[list[str] | None, typer.Argument(help="Hydra overrides, e.
 @app.command("ls")
 def ls(group: Annotated[str | None, typer.Argument(help="One group, e.g. model or task.")] = None) -> None:
     """List each config group's options (and the packaged sweeps), or one group's options."""
-    from mixft.runner.catalog import group_options
+    from mixft.runner.config.catalog import group_options
+    from mixft.runner.config.schema import GROUPS
     from mixft.runner.errors import unknown
-    from mixft.runner.schema import GROUPS
-    from mixft.runner.sweepfile import packaged_sweeps
+    from mixft.runner.plan.sweepfile import packaged_sweeps
 
     listing = {g: list(group_options(g)) for g in GROUPS} | {"sweep": packaged_sweeps()}
     if group is None:
@@ -37,8 +37,8 @@ def ls(group: Annotated[str | None, typer.Argument(help="One group, e.g. model o
 def show(overrides: Overrides = None) -> None:
     """Print the resolved config of one run, with its id and role."""
     from mixft.cli.render import config_yaml
-    from mixft.runner.config import load_config
-    from mixft.runner.runs import resolve, role_of, run_id
+    from mixft.runner.config.load import load_config
+    from mixft.runner.config.run import resolve, role_of, run_id
 
     cfg = resolve(load_config(overrides or []))
     typer.echo(f"# run {run_id(cfg)} ({role_of(cfg)})")

@@ -21,7 +21,7 @@ Samples = Annotated[bool, typer.Option("--samples", help="Use the offline sample
 def ls() -> None:
     """List tasks: kind, metric, source, splits and training size."""
     from mixft.cli import render
-    from mixft.runner.config import load_config
+    from mixft.runner.config.load import load_config
 
     render.task_table(load_config([]).task)
 

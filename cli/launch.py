@@ -57,8 +57,8 @@ def launch_spec(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
 ) -> None:
     """Write a launch spec that installs mixft on one cloud box and runs a sweep there, resumably."""
-    from mixft.runner.atomic import write_text
-    from mixft.runner.launch_spec import SkyPilotOptions, skypilot_spec
+    from mixft.runner.execute.launch_spec import SkyPilotOptions, skypilot_spec
+    from mixft.runner.store.atomic import write_text
 
     opts = SkyPilotOptions(
         bucket, gpus, store.value, mount_mode.value, spot, disk_size, gpus_per_run, secret or [], workdir

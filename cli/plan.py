@@ -37,10 +37,10 @@ def plan(
     """Expand a sweep and print its runs (id, model, tasks, regulariser, seed, role), their cost
     (training tokens, FLOPs, GPU-hours) and totals."""
     from mixft.cli import render
-    from mixft.runner.cost import hardware, plan_cost
-    from mixft.runner.grid import expand
     from mixft.runner.paths import store_root
-    from mixft.runner.sweepfile import load_sweep
+    from mixft.runner.plan.cost import hardware, plan_cost
+    from mixft.runner.plan.grid import expand
+    from mixft.runner.plan.sweepfile import load_sweep
 
     hw = hardware(gpu, mfu, peak_tflops)
     result = expand(load_sweep(sweep), overrides or [])

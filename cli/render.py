@@ -16,9 +16,9 @@ from typing import TYPE_CHECKING, Any
 import typer
 
 if TYPE_CHECKING:
-    from mixft.runner.cost import PlanCost
-    from mixft.runner.grid import Plan
-    from mixft.runner.schema import Config
+    from mixft.runner.config.schema import Config
+    from mixft.runner.plan.cost import PlanCost
+    from mixft.runner.plan.grid import Plan
 
 ROW_KEYS = (
     "id",

@@ -24,10 +24,10 @@ def run(
     fmt: Annotated[Format, typer.Option("--format", "-f", help="table (lines) or json.")] = Format.table,
 ) -> None:
     """Run one config to completion (a done run is not run again) and print its results."""
-    from mixft.runner import rundir
-    from mixft.runner.entry import EXIT_CLAIMED, Claimed, execute, prepare
     from mixft.runner.errors import ConfigError
+    from mixft.runner.execute.entry import EXIT_CLAIMED, Claimed, execute, prepare
     from mixft.runner.paths import run_dir
+    from mixft.runner.store import rundir
 
     rid, _ = prepare(overrides or [])
     try:

@@ -25,7 +25,7 @@ def status(
 ) -> None:
     """Counts per state, running runs with progress and ETA, failed runs with their error."""
     from mixft.cli import render
-    from mixft.runner.status import sweep_status
+    from mixft.runner.store.status import sweep_status
 
     if fmt == StatusFormat.json:
         typer.echo(json.dumps(sweep_status(name), indent=2))

@@ -43,11 +43,11 @@ def sweep(
     """Run a sweep's runs that are not done: skip done, resume interrupted, retry failed ones."""
     from mixft.cli import render
     from mixft.runner.errors import ConfigError
-    from mixft.runner.executors.slots import device_slots
-    from mixft.runner.filters import check_filters, matches, parse_only
-    from mixft.runner.grid import expand
-    from mixft.runner.sweep import Options, eligible, run_sweep
-    from mixft.runner.sweepfile import load_sweep
+    from mixft.runner.execute.executors.slots import device_slots
+    from mixft.runner.execute.sweep import Options, eligible, run_sweep
+    from mixft.runner.plan.filters import check_filters, matches, parse_only
+    from mixft.runner.plan.grid import expand
+    from mixft.runner.plan.sweepfile import load_sweep
 
     if executor not in ("local", "slurm"):
         raise ConfigError(f"--executor {executor!r}: choose local or slurm")
@@ -110,7 +110,7 @@ def _finish(outcome: object) -> None:
 def _slurm(plan: object, todo: list, settings: object, dry_run: bool) -> None:
     """Submit the runs that are not done as one SLURM job array and wait for it."""
     from mixft.cli import render
-    from mixft.runner.sweep import run_on_slurm
+    from mixft.runner.execute.sweep import run_on_slurm
 
     typer.echo(f"sweep {plan.sweep}: {len(plan.runs)} runs, {len(todo)} to run on SLURM")
     if dry_run:

@@ -34,7 +34,7 @@ def sync_command(
 
 def _upload_run(rid: str, folders: list[Path], network_down: bool) -> tuple[str, bool]:
     """Upload one run's offline W&B folders; its output line and whether it is fine."""
-    from mixft.runner.tracking import sync
+    from mixft.runner.tracking.tracker import sync
 
     if not folders:
         return f"{rid}  nothing to upload (no offline W&B run)", True
@@ -51,7 +51,7 @@ def _targets(run_ids: list[str], all_: bool) -> dict[str, list[Path]]:
     """Offline W&B folders per run id: the named runs, or every run that has some (--all)."""
     from mixft.runner.errors import ConfigError, did_you_mean
     from mixft.runner.paths import run_dir, store_root
-    from mixft.runner.tracking import offline_runs
+    from mixft.runner.tracking.tracker import offline_runs
 
     runs = store_root() / "runs"
     if all_ == bool(run_ids):
@@ -76,6 +76,6 @@ def _targets(run_ids: list[str], all_: bool) -> dict[str, list[Path]]:
 
 def _state(rid: str) -> str:
     from mixft.runner.paths import run_dir
-    from mixft.runner.rundir import read_status
+    from mixft.runner.store.rundir import read_status
 
     return str(read_status(run_dir(rid)).get("state", ""))

@@ -15,7 +15,7 @@ from typing import Any
 
 from mixft.runner.compare import stats
 from mixft.runner.compare.results import RunResult, TaskInfo
-from mixft.runner.metrics import parse_label
+from mixft.runner.scoring.metrics import parse_label
 
 
 @dataclass(frozen=True)

@@ -19,11 +19,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mixft.runner import rundir
+from mixft.runner.config.yamlio import load_yaml
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import run_dir
-from mixft.runner.tracking import flatten
-from mixft.runner.yamlio import load_yaml
+from mixft.runner.store import rundir
+from mixft.runner.tracking.tracker import flatten
 
 # Flat config keys (or key prefixes) outside a run's pairing context.
 NOT_CONTEXT = (

@@ -26,7 +26,7 @@ API_TIMEOUT_S = 60
 
 def store_runs(sweep: str) -> tuple[list[RunResult], list[str]]:
     """Runs the sweep recorded in this store, and a line per run whose directory cannot be read."""
-    from mixft.runner.status import sweep_ids
+    from mixft.runner.store.status import sweep_ids
 
     runs, unreadable = [], []
     for rid in sweep_ids(sweep):
@@ -41,15 +41,15 @@ def store_runs(sweep: str) -> tuple[list[RunResult], list[str]]:
 def tracker_settings(sweep: str) -> dict[str, Any]:
     """The sweep's W&B settings (project, entity, mode): from a run config in this store when the sweep
     ran here, else from the sweep file's plan."""
-    from mixft.runner.status import sweep_ids
-    from mixft.runner.yamlio import load_yaml
+    from mixft.runner.config.yamlio import load_yaml
+    from mixft.runner.store.status import sweep_ids
 
     try:
         config = load_yaml(run_dir(sweep_ids(sweep)[0]) / "config.yaml")
         return dict(config["tracker"])
     except (ConfigError, IndexError, KeyError, TypeError):
-        from mixft.runner.grid import expand
-        from mixft.runner.sweepfile import load_sweep
+        from mixft.runner.plan.grid import expand
+        from mixft.runner.plan.sweepfile import load_sweep
 
         return dataclasses.asdict(expand(load_sweep(sweep)).runs[0].config.tracker)
 
@@ -69,7 +69,7 @@ def _downloader(run: Any, cache: Path) -> Any:
 
 def _wandb_result(run: Any, cache: Path) -> RunResult | None:
     """A W&B run of ours as a RunResult; None for runs mixft did not log (no role in the config)."""
-    from mixft.runner.catalog import load_tasks
+    from mixft.runner.config.catalog import load_tasks
 
     flat = dict(run.config)
     if "role" not in flat or "model.name" not in flat:
@@ -105,7 +105,7 @@ def wandb_runs(sweep: str, project: str, entity: str | None) -> list[RunResult]:
     """
     import wandb
 
-    from mixft.runner.tracking import has_credentials
+    from mixft.runner.tracking.tracker import has_credentials
 
     if not has_credentials():
         raise ConfigError("--source wandb needs W&B credentials: set WANDB_API_KEY or run `wandb login`")

@@ -1,1 +1,1 @@
-"""Offline data for mixft: deterministic synthetic sample rows for every task."""
+"""Data: sources, formatting, mixture allocation, the token cache and the offline sample suite."""

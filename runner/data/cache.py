@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.atomic import building_dir, exclusive
+from mixft.runner.config.run import canonical_json
+from mixft.runner.config.schema import TaskConfig
 from mixft.runner.data.format import FORMAT_VERSION, to_examples
 from mixft.runner.data.sources import RawSplit
-from mixft.runner.models import tokenizer_fingerprint
 from mixft.runner.paths import store_root
-from mixft.runner.runs import canonical_json
-from mixft.runner.schema import TaskConfig
+from mixft.runner.store.atomic import building_dir, exclusive
+from mixft.runner.train.models import tokenizer_fingerprint
 
 CACHE_VERSION = 1
 IGNORE = -100  # label of tokens that carry no loss

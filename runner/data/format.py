@@ -11,8 +11,8 @@ from __future__ import annotations
 import math
 from typing import Any
 
+from mixft.runner.config.schema import TaskConfig
 from mixft.runner.errors import ConfigError, clip
-from mixft.runner.schema import TaskConfig
 
 # Bump when the layout of the user turn changes: it is part of every tokenisation cache key.
 # 2: empty (NaN) and nested cells are errors, not the texts "nan" and "{...}"; a null instruction is none

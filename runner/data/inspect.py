@@ -9,9 +9,9 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
+from mixft.runner.config.schema import Config
 from mixft.runner.errors import unknown
-from mixft.runner.schema import Config
 
 
 def show_examples(task: str, n: int, split: str, overrides: list[str]) -> list[dict[str, Any]]:
@@ -23,7 +23,7 @@ def show_examples(task: str, n: int, split: str, overrides: list[str]) -> list[d
     from mixft.runner.data.cache import permutation
     from mixft.runner.data.format import to_examples
     from mixft.runner.data.sources import load_split
-    from mixft.runner.models import load_tokenizer
+    from mixft.runner.train.models import load_tokenizer
 
     cfg = load_config(overrides)
     if task not in cfg.task:
@@ -51,10 +51,10 @@ def show_examples(task: str, n: int, split: str, overrides: list[str]) -> list[d
 
 
 def _stats_configs(target: str, overrides: list[str]) -> list[tuple[str, Config]]:
-    from mixft.runner.catalog import group_options
-    from mixft.runner.grid import expand
-    from mixft.runner.runs import resolve, run_id
-    from mixft.runner.sweepfile import load_sweep
+    from mixft.runner.config.catalog import group_options
+    from mixft.runner.config.run import resolve, run_id
+    from mixft.runner.plan.grid import expand
+    from mixft.runner.plan.sweepfile import load_sweep
 
     if target in group_options("mixture"):
         cfg = resolve(load_config([f"mixture={target}", *overrides]))
@@ -66,7 +66,7 @@ def _stats_configs(target: str, overrides: list[str]) -> list[tuple[str, Config]
 def mixture_stats(target: str, overrides: list[str]) -> list[dict[str, Any]]:
     """Manifest of every training mix of a mixture option or a sweep (tokenising what is not cached)."""
     from mixft.runner.data.build import build_training_set
-    from mixft.runner.models import load_tokenizer
+    from mixft.runner.train.models import load_tokenizer
 
     tokenizers: dict[str, Any] = {}
     out = []

@@ -16,8 +16,8 @@ import math
 from dataclasses import dataclass
 from fractions import Fraction
 
+from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
-from mixft.runner.schema import Config
 
 
 @dataclass

@@ -57,13 +57,13 @@ def build_store(examples: int) -> int:
     """Record cocktail_paper and give every run predictions; returns the number of files written."""
     import numpy as np
 
-    from mixft.runner import rundir
-    from mixft.runner.atomic import write_json
-    from mixft.runner.grid import expand
+    from mixft.runner.config.run import eval_tasks
+    from mixft.runner.execute.sweep import record
     from mixft.runner.paths import run_dir
-    from mixft.runner.runs import eval_tasks
-    from mixft.runner.sweep import record
-    from mixft.runner.sweepfile import load_sweep
+    from mixft.runner.plan.grid import expand
+    from mixft.runner.plan.sweepfile import load_sweep
+    from mixft.runner.store import rundir
+    from mixft.runner.store.atomic import write_json
 
     plan = expand(load_sweep("cocktail_paper"))
     record(plan)

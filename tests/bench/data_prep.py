@@ -23,10 +23,10 @@ def main() -> None:
     parser.add_argument("--rows", type=int, default=4000, help="sample rows per source")
     rows = parser.parse_args().rows
     os.environ["MIXFT_HOME"] = tempfile.mkdtemp(prefix="mixft-bench-")
-    from mixft.runner.config import load_config
+    from mixft.runner.config.load import load_config
+    from mixft.runner.config.run import resolve
     from mixft.runner.data.build import build_training_set
-    from mixft.runner.models import load_tokenizer
-    from mixft.runner.runs import resolve
+    from mixft.runner.train.models import load_tokenizer
 
     base = [
         "data.samples=true",
@@ -67,7 +67,7 @@ def trl_prepare_seconds(cfg, tokenizer) -> float:
 
     from mixft.runner.data.build import load_train_splits
     from mixft.runner.data.format import to_examples
-    from mixft.runner.models import ensure_tiny_model
+    from mixft.runner.train.models import ensure_tiny_model
 
     examples = []
     for name, raw in load_train_splits(cfg).items():

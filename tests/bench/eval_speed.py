@@ -34,9 +34,9 @@ def main() -> None:
     import torch
     from transformers import AutoModelForCausalLM
 
-    from mixft.runner.config import load_config
-    from mixft.runner.evaluate import eval_examples, generate
-    from mixft.runner.models import ensure_tiny_model, load_tokenizer
+    from mixft.runner.config.load import load_config
+    from mixft.runner.evaluate.evaluator import eval_examples, generate
+    from mixft.runner.train.models import ensure_tiny_model, load_tokenizer
 
     torch.set_num_threads(args.threads)
     cfg = load_config(

@@ -35,7 +35,7 @@ def wall(cmd: list[str], repeat: int) -> float:
 def hydra_compose_seconds(repeat: int) -> float:
     """Median time of one full Hydra composition of mixft's config, in-process."""
     code = (
-        "import time, statistics\nfrom mixft.runner.compose import hydra_compose\nhydra_compose([])\n"
+        "import time, statistics\nfrom mixft.runner.config.compose import hydra_compose\nhydra_compose([])\n"
         f"t=[]\nfor i in range({repeat}):\n    s=time.perf_counter(); hydra_compose(['model=phi3_mini'])\n"
         "    t.append(time.perf_counter()-s)\nprint(statistics.median(t))\n"
     )

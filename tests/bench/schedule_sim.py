@@ -13,9 +13,9 @@ import argparse
 import heapq
 import sys
 
-from mixft.runner.grid import expand
-from mixft.runner.sweep import estimated_cost
-from mixft.runner.sweepfile import load_sweep
+from mixft.runner.execute.sweep import estimated_cost
+from mixft.runner.plan.grid import expand
+from mixft.runner.plan.sweepfile import load_sweep
 
 
 def makespan(costs: list[float], machines: int) -> float:

@@ -76,10 +76,10 @@ def main() -> None:
 def trl_sft(home: Path, env: dict[str, str]) -> tuple[float, float]:
     """Write the same fpb rows as prompt/completion jsonl and time the `trl sft` CLI on them."""
     os.environ["MIXFT_HOME"] = str(home)
-    from mixft.runner.config import load_config
+    from mixft.runner.config.load import load_config
     from mixft.runner.data.format import to_examples
     from mixft.runner.data.sources import load_split
-    from mixft.runner.models import ensure_tiny_model
+    from mixft.runner.train.models import ensure_tiny_model
 
     cfg = load_config(RUN)
     raw = load_split(cfg.task["fpb"], "train", cfg.data)

@@ -8,12 +8,12 @@ from pathlib import Path
 
 import numpy as np
 
-from mixft.runner import rundir
-from mixft.runner.atomic import write_json
-from mixft.runner.grid import PlannedRun, expand
+from mixft.runner.execute.sweep import record
 from mixft.runner.paths import run_dir
-from mixft.runner.sweep import record
-from mixft.runner.sweepfile import load_sweep
+from mixft.runner.plan.grid import PlannedRun, expand
+from mixft.runner.plan.sweepfile import load_sweep
+from mixft.runner.store import rundir
+from mixft.runner.store.atomic import write_json
 
 N = 60  # eval rows per task
 SWEEP = """\

@@ -9,8 +9,8 @@ import statistics
 import numpy as np
 import pytest
 
-from mixft.runner.metrics import classification_metrics
-from mixft.runner.runs import eval_tasks
+from mixft.runner.config.run import eval_tasks
+from mixft.runner.scoring.metrics import classification_metrics
 from tests.compare import store
 from tests.unit.helpers import assert_usage_error, invoke
 

@@ -10,14 +10,14 @@ from collections import Counter
 
 import pytest
 
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
+from mixft.runner.config.run import resolve
 from mixft.runner.data import cache as cache_module
 from mixft.runner.data.build import build_training_set
 from mixft.runner.data.format import to_examples
 from mixft.runner.data.samples import SAMPLE_TASKS
 from mixft.runner.data.sources import load_split
-from mixft.runner.models import load_tokenizer
-from mixft.runner.runs import resolve
+from mixft.runner.train.models import load_tokenizer
 
 MIX = ["data.samples=true", "mixture.tasks=[fpb,headline]", "regularizer=math", "seed=3"]
 
@@ -88,8 +88,8 @@ def test_the_manifest_matches_the_rows(tokenizer):
 def test_the_mix_is_the_same_in_another_process(tokenizer, tmp_path):
     here = digest(build_training_set(resolve(load_config(MIX)), tokenizer).rows)
     code = (
-        "import hashlib, json\nfrom mixft.runner.config import load_config\nfrom mixft.runner.runs import resolve\n"
-        "from mixft.runner.models import load_tokenizer\nfrom mixft.runner.data.build import build_training_set\n"
+        "import hashlib, json\nfrom mixft.runner.config.load import load_config\nfrom mixft.runner.config.run import resolve\n"
+        "from mixft.runner.train.models import load_tokenizer\nfrom mixft.runner.data.build import build_training_set\n"
         f"cfg = resolve(load_config({MIX!r}))\nrows = build_training_set(cfg, load_tokenizer(cfg.model)).rows\n"
         "ids = [[list(x) for x in rows['input_ids']], list(rows['source'])]\n"
         "print(hashlib.sha256(json.dumps(ids).encode()).hexdigest())\n"
@@ -147,8 +147,8 @@ def test_cache_keys_are_stable_across_processes(tokenizer):
     raw = load_split(cfg.task["fpb"], "train", cfg.data)
     key = cache_module.cache_key(raw, cfg.task["fpb"], tokenizer, 256, 0, 100)
     code = (
-        "from mixft.runner.config import load_config\nfrom mixft.runner.data.sources import load_split\n"
-        "from mixft.runner.data.cache import cache_key\nfrom mixft.runner.models import load_tokenizer\n"
+        "from mixft.runner.config.load import load_config\nfrom mixft.runner.data.sources import load_split\n"
+        "from mixft.runner.data.cache import cache_key\nfrom mixft.runner.train.models import load_tokenizer\n"
         "cfg = load_config(['data.samples=true'])\nraw = load_split(cfg.task['fpb'], 'train', cfg.data)\n"
         "print(cache_key(raw, cfg.task['fpb'], load_tokenizer(cfg.model), 256, 0, 100))\n"
     )

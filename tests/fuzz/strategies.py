@@ -13,8 +13,8 @@ from functools import cache
 
 from hypothesis import strategies as st
 
-from mixft.runner.catalog import group_options
-from mixft.runner.schema import GROUPS, Config, TaskConfig
+from mixft.runner.config.catalog import group_options
+from mixft.runner.config.schema import GROUPS, Config, TaskConfig
 
 TASKS = group_options("task")
 TRAINABLE = tuple(t for t in TASKS if t != "fiqa_sa")

@@ -15,7 +15,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
 from mixft.runner.data.mixture import allocate, apportion, rows_for_tokens
 from mixft.runner.errors import ConfigError
 from tests.fuzz.common import config_error_or, no_hang

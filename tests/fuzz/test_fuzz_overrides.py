@@ -11,12 +11,12 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mixft.runner.config import load_config, parse_overrides
+from mixft.runner.config.load import load_config, parse_overrides
+from mixft.runner.config.run import resolve, run_id
+from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
-from mixft.runner.grid import expand
-from mixft.runner.runs import resolve, run_id
-from mixft.runner.schema import Config
-from mixft.runner.sweepfile import load_sweep
+from mixft.runner.plan.grid import expand
+from mixft.runner.plan.sweepfile import load_sweep
 from tests.fuzz.common import cli, config_error_or
 from tests.fuzz.strategies import junk_text, override_lists, overrides
 

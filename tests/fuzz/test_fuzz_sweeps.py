@@ -19,13 +19,13 @@ import yaml
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mixft.runner import sweepfile
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
+from mixft.runner.config.run import resolve, run_id, targets
 from mixft.runner.errors import ConfigError
-from mixft.runner.filters import FIELDS, check_filters, matches, parse_only
-from mixft.runner.grid import expand
-from mixft.runner.runs import resolve, run_id, targets
-from mixft.runner.sweepfile import MixtureGrid, SweepSpec, load_sweep
+from mixft.runner.plan import sweepfile
+from mixft.runner.plan.filters import FIELDS, check_filters, matches, parse_only
+from mixft.runner.plan.grid import expand
+from mixft.runner.plan.sweepfile import MixtureGrid, SweepSpec, load_sweep
 from tests.fuzz.common import cli, config_error_or
 from tests.fuzz.strategies import (
     CHOICE_GROUPS,

@@ -69,7 +69,7 @@ def _patch_metrics(signum: int) -> None:
 
 
 def _patch_claim(signum: int) -> None:
-    from mixft.runner import claims
+    from mixft.runner.store import claims
 
     write = claims.write_json
 
@@ -91,7 +91,7 @@ PATCHES = {
 
 def _child(plan: Any, index: int, moment: str, name: str) -> None:
     """Body of one forked run: output to its run.log, the patch, the entry point; never returns."""
-    from mixft.runner.entry import main as entry_main
+    from mixft.runner.execute.entry import main as entry_main
 
     rid = plan.runs[index].id
     with open(f"{os.environ['MIXFT_HOME']}/runs/{rid}/run.log", "ab", buffering=0) as log:
@@ -109,10 +109,10 @@ def main(argv: list[str]) -> int:
     """Record the sweep like `mixft sweep`, then run the chosen runs, two at a time."""
     import importlib
 
-    from mixft.runner.executors.local import PRELOAD
-    from mixft.runner.grid import expand
-    from mixft.runner.sweep import record
-    from mixft.runner.sweepfile import load_sweep
+    from mixft.runner.execute.executors.local import PRELOAD
+    from mixft.runner.execute.sweep import record
+    from mixft.runner.plan.grid import expand
+    from mixft.runner.plan.sweepfile import load_sweep
 
     for name in PRELOAD:  # what the sweep's fork server imports before it forks a run
         importlib.import_module(name)

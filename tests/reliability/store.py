@@ -66,8 +66,8 @@ def status_rows(env: dict[str, str], sweep: Path) -> dict[str, dict[str, Any]]:
 
 def run_ids(sweep: Path) -> list[str]:
     """The sweep's run ids, in seed order."""
-    from mixft.runner.grid import expand
-    from mixft.runner.sweepfile import load_sweep
+    from mixft.runner.plan.grid import expand
+    from mixft.runner.plan.sweepfile import load_sweep
 
     runs = sorted(expand(load_sweep(str(sweep))).runs, key=lambda run: run.config.seed)
     return [run.id for run in runs]

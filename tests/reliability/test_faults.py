@@ -15,7 +15,7 @@ from typing import Any
 
 import pytest
 
-from mixft.runner.status import UNRECORDED
+from mixft.runner.store.status import UNRECORDED
 from tests.reliability.store import (
     REPO,
     assert_same_results,

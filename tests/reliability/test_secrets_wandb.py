@@ -22,11 +22,11 @@ from typer.testing import CliRunner
 
 from mixft.cli.main import MixftGroup
 from mixft.cli.sync import sync_command
-from mixft.runner import tracking
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
+from mixft.runner.config.run import resolve, role_of, run_id
 from mixft.runner.paths import run_dir
-from mixft.runner.runs import resolve, role_of, run_id
-from mixft.runner.tracking import make_tracker, offline_runs
+from mixft.runner.tracking import tracker as tracking
+from mixft.runner.tracking.tracker import make_tracker, offline_runs
 from tests.reliability.store import BASE, env_for, mixft, run_ids, write_sweep
 from tests.unit.helpers import assert_usage_error, invoke
 from tests.wandb_log import isolate_wandb, read_offline

@@ -15,18 +15,19 @@ import pytest
 import typer
 
 from mixft.cli.sweep import _finish
-from mixft.runner import rundir, tracking
-from mixft.runner.claims import try_claim
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
+from mixft.runner.config.run import resolve, role_of, run_id
 from mixft.runner.errors import ConfigError
-from mixft.runner.executors.local import PRELOAD, Job
-from mixft.runner.executors.slots import Slot
-from mixft.runner.grid import Patch, Plan, PlannedRun
+from mixft.runner.execute.executors.local import PRELOAD, Job
+from mixft.runner.execute.executors.slots import Slot
+from mixft.runner.execute.sweep import Options, Outcome, Runner, summarise
 from mixft.runner.paths import run_dir
-from mixft.runner.runs import resolve, role_of, run_id
-from mixft.runner.status import UNRECORDED, current_status, run_row
-from mixft.runner.sweep import Options, Outcome, Runner, summarise
-from mixft.runner.train import run_loss
+from mixft.runner.plan.grid import Patch, Plan, PlannedRun
+from mixft.runner.store import rundir
+from mixft.runner.store.claims import try_claim
+from mixft.runner.store.status import UNRECORDED, current_status, run_row
+from mixft.runner.tracking import tracker as tracking
+from mixft.runner.train.trainer import run_loss
 from tests.reliability.store import REPO
 
 RUN = ["mixture.tasks=[fpb]", "data.samples=true"]

@@ -8,13 +8,13 @@ from collections import Counter
 
 import pytest
 
-from mixft.runner import evaluate
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
+from mixft.runner.config.run import resolve
 from mixft.runner.errors import ConfigError
-from mixft.runner.evaluate import eval_examples, evaluate_run, evaluate_task, generate
-from mixft.runner.metrics import score_example
-from mixft.runner.models import ensure_tiny_model, load_tokenizer
-from mixft.runner.runs import resolve
+from mixft.runner.evaluate import evaluator as evaluate
+from mixft.runner.evaluate.evaluator import eval_examples, evaluate_run, evaluate_task, generate
+from mixft.runner.scoring.metrics import score_example
+from mixft.runner.train.models import ensure_tiny_model, load_tokenizer
 
 pytestmark = pytest.mark.smoke
 

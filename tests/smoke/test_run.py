@@ -13,8 +13,8 @@ from pathlib import Path
 import pytest
 import yaml
 
-from mixft.runner import rundir
-from mixft.runner.entry import execute, prepare
+from mixft.runner.execute.entry import execute, prepare
+from mixft.runner.store import rundir
 from tests.unit.helpers import assert_usage_error, invoke
 
 pytestmark = pytest.mark.smoke
@@ -40,8 +40,8 @@ def weights(folder: Path) -> dict:
 
 
 def test_a_full_run_learns_its_task_and_writes_the_run_dir():
-    from mixft.runner.config import load_config
-    from mixft.runner.models import ensure_tiny_model
+    from mixft.runner.config.load import load_config
+    from mixft.runner.train.models import ensure_tiny_model
 
     rid, _ = prepare(FPB)
     outcome = execute(rid)
@@ -105,7 +105,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     folder = run_dir(rid)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     child = subprocess.Popen(
-        [sys.executable, "-m", "mixft.runner.entry", rid],
+        [sys.executable, "-m", "mixft.runner.execute.entry", rid],
         env=env,
         stdout=subprocess.DEVNULL,
         stderr=subprocess.DEVNULL,
@@ -117,7 +117,7 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     child.send_signal(signal.SIGKILL)
     child.wait()
     assert rundir.read_status(folder)["state"] == "running"  # killed: it could not say anything
-    from mixft.runner.train import last_checkpoint
+    from mixft.runner.train.trainer import last_checkpoint
 
     _, step = last_checkpoint(folder / "checkpoints")
     assert 10 <= step < 60

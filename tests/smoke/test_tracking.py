@@ -17,11 +17,12 @@ from typer.testing import CliRunner
 
 from mixft.cli.main import MixftGroup
 from mixft.cli.sync import sync_command
-from mixft.runner import rundir, tracking
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
+from mixft.runner.config.run import resolve, role_of, run_id
 from mixft.runner.paths import run_dir, store_root
-from mixft.runner.runs import resolve, role_of, run_id
-from mixft.runner.tracking import NullTracker, WandbTracker, make_tracker, offline_runs, sync
+from mixft.runner.store import rundir
+from mixft.runner.tracking import tracker as tracking
+from mixft.runner.tracking.tracker import NullTracker, WandbTracker, make_tracker, offline_runs, sync
 from tests.wandb_log import isolate_wandb, read_offline
 
 pytestmark = pytest.mark.smoke
@@ -133,11 +134,11 @@ def test_the_trainer_callback_logs_into_the_trackers_run():
 
 
 def test_auto_without_credentials_logs_offline_with_one_notice(caplog):
-    caplog.set_level(logging.INFO, logger="mixft.runner.tracking")
+    caplog.set_level(logging.INFO, logger="mixft.runner.tracking.tracker")
     tracker, rid = tracker_for("tracker.mode=auto")
     train_and_finish(tracker)
 
-    notices = [r for r in caplog.records if r.name == "mixft.runner.tracking"]
+    notices = [r for r in caplog.records if r.name == "mixft.runner.tracking.tracker"]
     assert len(notices) == 1, [r.getMessage() for r in notices]
     assert "offline" in notices[0].getMessage() and f"mixft sync {rid}" in notices[0].getMessage()
     assert len(offline_runs(run_dir(rid))) == 1
@@ -150,7 +151,7 @@ def test_online_that_cannot_connect_falls_back_to_offline(monkeypatch, caplog):
     tracker, rid = tracker_for("tracker.mode=online")
     train_and_finish(tracker)
 
-    warnings = [r for r in caplog.records if r.name == "mixft.runner.tracking"]
+    warnings = [r for r in caplog.records if r.name == "mixft.runner.tracking.tracker"]
     assert len(warnings) == 1 and "online start failed" in warnings[0].getMessage()
     [folder] = offline_runs(run_dir(rid))
     assert read_offline(folder).summary["eval/fpb/accuracy"] == 0.75
@@ -205,10 +206,10 @@ def test_none_and_disabled_track_nothing(override):
 # capture, and a command line that carries a token.
 SECRET_RUN = """
 import sys
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
 from mixft.runner.paths import run_dir
-from mixft.runner.runs import resolve, role_of, run_id
-from mixft.runner.tracking import make_tracker
+from mixft.runner.config.run import resolve, role_of, run_id
+from mixft.runner.tracking.tracker import make_tracker
 
 cfg = resolve(load_config(sys.argv[1:-1]))
 rid = run_id(cfg)

@@ -8,8 +8,8 @@ from typing import Any
 
 import pytest
 
-from mixft.runner.grid import expand
-from mixft.runner.sweepfile import load_sweep
+from mixft.runner.plan.grid import expand
+from mixft.runner.plan.sweepfile import load_sweep
 from tests.unit.helpers import plan_json
 
 FINANCIAL = ["convfinqa", "fin_ner_cls", "finqa", "fpb", "headline", "twitter_sa", "twitter_topics"]

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from mixft.runner.compare.stats import delta_interval, scores
-from mixft.runner.metrics import classification_metrics
+from mixft.runner.scoring.metrics import classification_metrics
 
 
 def rows_bootstrap(statistic, *samples: np.ndarray, resamples: int = 4000) -> tuple[float, float]:

@@ -7,11 +7,11 @@ import dataclasses
 import pytest
 from omegaconf import OmegaConf
 
-from mixft.runner.catalog import group_options
-from mixft.runner.compose import compose, hydra_compose
-from mixft.runner.config import clear_caches, load_config, parse_overrides
+from mixft.runner.config.catalog import group_options
+from mixft.runner.config.compose import compose, hydra_compose
+from mixft.runner.config.load import clear_caches, load_config, parse_overrides
+from mixft.runner.config.schema import GROUPS, Config, ModelConfig
 from mixft.runner.errors import ConfigError
-from mixft.runner.schema import GROUPS, Config, ModelConfig
 
 STUDY_TASKS = {
     "headline",
@@ -158,7 +158,7 @@ def test_a_regulariser_needs_a_pool():
 
 
 def test_a_malformed_option_file_names_its_file_and_line(tmp_path, monkeypatch):
-    from mixft.runner import catalog, compose
+    from mixft.runner.config import catalog, compose
 
     for group in ("model", "task"):
         (tmp_path / group).mkdir()

@@ -10,8 +10,10 @@ from pathlib import Path
 import pytest
 
 from mixft.cli.render import COST_KEYS, ROW_KEYS
-from mixft.runner.config import load_config
-from mixft.runner.cost import (
+from mixft.runner.config.load import load_config
+from mixft.runner.config.run import resolve, run_id
+from mixft.runner.errors import ConfigError
+from mixft.runner.plan.cost import (
     GPU_PEAK_TFLOPS,
     TYPICAL,
     StoreStats,
@@ -21,8 +23,6 @@ from mixft.runner.cost import (
     run_cost,
     train_flops,
 )
-from mixft.runner.errors import ConfigError
-from mixft.runner.runs import resolve, run_id
 from tests.unit.helpers import assert_usage_error, invoke, plan_json
 
 PHI3_MINI = 3_821_079_552  # conf/model/phi3_mini.yaml num_parameters

@@ -7,11 +7,11 @@ from collections import Counter, defaultdict
 
 import pytest
 
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
+from mixft.runner.config.run import resolve, run_id
 from mixft.runner.errors import ConfigError
-from mixft.runner.grid import expand
-from mixft.runner.runs import resolve, run_id
-from mixft.runner.sweepfile import MixtureGrid, SweepSpec, load_sweep, packaged_sweeps
+from mixft.runner.plan.grid import expand
+from mixft.runner.plan.sweepfile import MixtureGrid, SweepSpec, load_sweep, packaged_sweeps
 
 
 def spec(**fields) -> SweepSpec:
@@ -169,7 +169,7 @@ def test_bad_sweeps(fields, fragment):
 
 
 def test_only_filters_parse_and_select():
-    from mixft.runner.filters import matches, parse_only
+    from mixft.runner.plan.filters import matches, parse_only
 
     plan = expand(load_sweep("smoke"))
     flt = parse_only("role=baseline,contains=fpb")

@@ -9,8 +9,8 @@ import pytest
 import yaml
 
 from mixft.runner.errors import ConfigError
-from mixft.runner.executors.local import launch_command
-from mixft.runner.trl_adapter import deepspeed_config
+from mixft.runner.execute.executors.local import launch_command
+from mixft.runner.train.trl_adapter import deepspeed_config
 
 
 def config_of(cmd: list[str]) -> dict:
@@ -21,7 +21,7 @@ def test_multi_gpu_runs_use_ddp():
     cmd = launch_command("abc", "smoke", 4, deepspeed=False)
     assert config_of(cmd)["distributed_type"] == "MULTI_GPU"
     assert cmd[cmd.index("--num_processes") + 1] == "4"
-    assert cmd[-4:] == ["mixft.runner.entry", "abc", "--sweep", "smoke"]
+    assert cmd[-4:] == ["mixft.runner.execute.entry", "abc", "--sweep", "smoke"]
 
 
 @pytest.mark.parametrize("gpus", [1, 8])
@@ -51,7 +51,7 @@ def test_deepspeed_without_cuda_is_one_clear_error():
     [(1, None, False), (0, "zero2_offload", False), (1, "zero2_offload", True), (4, None, True)],
 )
 def test_slurm_tasks_launch_through_accelerate_when_a_local_run_would(gpus_per_run, deepspeed, launcher):
-    from mixft.runner.executors.slurm import RunTask
+    from mixft.runner.execute.executors.slurm import RunTask
     from mixft.runner.paths import run_dir
 
     run_dir("r1").mkdir(parents=True)

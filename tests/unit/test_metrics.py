@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mixft.runner.metrics import (
+from mixft.runner.scoring.metrics import (
     classification_metrics,
     normalize,
     numeric_match,

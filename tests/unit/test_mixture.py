@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
 from mixft.runner.data.mixture import allocate, apportion, pool_rows, rows_for_tokens
 from mixft.runner.errors import ConfigError
 

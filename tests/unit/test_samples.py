@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
+from mixft.runner.config.schema import TaskConfig
 from mixft.runner.data.samples import SAMPLE_TASKS, label_of, sample_rows
-from mixft.runner.schema import TaskConfig
 
 # the columns and value types of each real source
 SOURCE_COLUMNS: dict[str, dict[str, type]] = {

@@ -6,7 +6,7 @@ import json
 
 import pytest
 
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
 from mixft.runner.data.format import to_examples
 from mixft.runner.data.sources import load_split, read_local
 from mixft.runner.errors import ConfigError

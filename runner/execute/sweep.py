@@ -17,17 +17,17 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from mixft.runner import rundir
-from mixft.runner.atomic import write_json
-from mixft.runner.claims import claim_summary, holder
-from mixft.runner.entry import EXIT_CLAIMED
-from mixft.runner.executors.local import Job, LocalLauncher
-from mixft.runner.executors.slots import Slot
-from mixft.runner.grid import Plan, PlannedRun
+from mixft.runner.config.schema import ExecutorConfig
+from mixft.runner.execute.entry import EXIT_CLAIMED
+from mixft.runner.execute.executors.local import Job, LocalLauncher
+from mixft.runner.execute.executors.slots import Slot
 from mixft.runner.paths import run_dir, store_root
-from mixft.runner.schema import ExecutorConfig
-from mixft.runner.status import current_status
-from mixft.runner.trl_adapter import epochs_and_warmup
+from mixft.runner.plan.grid import Plan, PlannedRun
+from mixft.runner.store import rundir
+from mixft.runner.store.atomic import write_json
+from mixft.runner.store.claims import claim_summary, holder
+from mixft.runner.store.status import current_status
+from mixft.runner.train.trl_adapter import epochs_and_warmup
 
 POLL_S = 0.2
 
@@ -253,7 +253,7 @@ def run_on_slurm(plan: Plan, settings: ExecutorConfig, report: Callable[[str, st
     Runs claimed by a live process elsewhere are left to it; failed runs are retried by the next
     `mixft sweep` while they have retries left.
     """
-    from mixft.runner.executors import slurm
+    from mixft.runner.execute.executors import slurm
 
     record(plan)
     retries = settings.retries

@@ -21,15 +21,15 @@ from typing import Any
 
 from hydra.core.override_parser.types import ChoiceSweep, Glob, IntervalSweep, Override, RangeSweep
 
-from mixft.runner import sweepfile
-from mixft.runner.catalog import group_options
-from mixft.runner.config import check_override, parse_overrides, shared_config
+from mixft.runner.config.catalog import group_options
+from mixft.runner.config.load import check_override, parse_overrides, shared_config
+from mixft.runner.config.run import MemoDigest, eval_tasks, resolve, role_of, run_id, targets
+from mixft.runner.config.schema import GROUPS, Config
+from mixft.runner.config.validate import MAX_SEED, validate_run
 from mixft.runner.errors import ConfigError
-from mixft.runner.filters import check_filters, matches
-from mixft.runner.runs import MemoDigest, eval_tasks, resolve, role_of, run_id, targets
-from mixft.runner.schema import GROUPS, Config
-from mixft.runner.sweepfile import SweepSpec, generate_sets
-from mixft.runner.validate import MAX_SEED, validate_run
+from mixft.runner.plan import sweepfile
+from mixft.runner.plan.filters import check_filters, matches
+from mixft.runner.plan.sweepfile import SweepSpec, generate_sets
 
 ROLE_ORDER = {"base": 0, "baseline": 1, "mixture": 2}
 

@@ -13,9 +13,9 @@ import typing
 from collections.abc import Iterable
 from typing import Any
 
+from mixft.runner.config.schema import Config, MixtureConfig, TaskConfig
 from mixft.runner.errors import ConfigError, clip, unknown
-from mixft.runner.rundir import SECRET_NAME
-from mixft.runner.schema import Config, MixtureConfig, TaskConfig
+from mixft.runner.store.rundir import SECRET_NAME
 
 TASK_KINDS = ("classification", "numeric_qa", "generation")
 METRICS = ("accuracy_f1", "numeric_accuracy", "none")

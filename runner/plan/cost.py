@@ -25,16 +25,16 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from mixft.runner.atomic import write_json
+from mixft.runner.config.run import canonical_json, eval_tasks, role_of
+from mixft.runner.config.schema import Config, TaskConfig
 from mixft.runner.data.mixture import allocate, pool_names
 from mixft.runner.errors import ConfigError, unknown
-from mixft.runner.rundir import read_json
-from mixft.runner.runs import canonical_json, eval_tasks, role_of
-from mixft.runner.schema import Config, TaskConfig
-from mixft.runner.trl_adapter import epochs_and_warmup
+from mixft.runner.store.atomic import write_json
+from mixft.runner.store.rundir import read_json
+from mixft.runner.train.trl_adapter import epochs_and_warmup
 
 if TYPE_CHECKING:
-    from mixft.runner.grid import Plan
+    from mixft.runner.plan.grid import Plan
 
 # Peak dense tensor-core TFLOP/s (no sparsity) in bf16, fp16 where the GPU has no bf16 (V100, T4),
 # from the vendors' datasheets; SXM boards unless the name says otherwise.

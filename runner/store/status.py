@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 from typing import Any
 
-from mixft.runner import rundir
-from mixft.runner.claims import claim_summary
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import run_dir, store_root
-from mixft.runner.sweepfile import load_sweep
+from mixft.runner.plan.sweepfile import load_sweep
+from mixft.runner.store import rundir
+from mixft.runner.store.claims import claim_summary
 
 
 def sweep_ids(name: str) -> list[str]:
@@ -110,7 +110,7 @@ def _slurm_states(rows: list[dict[str, Any]]) -> None:
         if submitted and row["state"] != "done":
             jobs[submitted["job_id"]] = row
     if jobs:
-        from mixft.runner.executors.slurm import queued
+        from mixft.runner.execute.executors.slurm import queued
 
         for job, state in queued(list(jobs)).items():
             jobs[job]["slurm"] = state

@@ -15,11 +15,11 @@ import os
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.atomic import building_dir, exclusive
+from mixft.runner.config.run import canonical_json
+from mixft.runner.config.schema import LocalModelConfig, ModelConfig
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import store_root
-from mixft.runner.runs import canonical_json
-from mixft.runner.schema import LocalModelConfig, ModelConfig
+from mixft.runner.store.atomic import building_dir, exclusive
 
 log = logging.getLogger(__name__)
 

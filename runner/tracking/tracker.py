@@ -24,7 +24,7 @@ from pathlib import Path
 from typing import Any, Protocol
 from urllib.parse import urlsplit
 
-from mixft.runner.schema import Config
+from mixft.runner.config.schema import Config
 
 log = logging.getLogger(__name__)
 

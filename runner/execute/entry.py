@@ -1,6 +1,6 @@
 """The entry point every executor calls: run one planned run, by id, to completion.
 
-run: python -m mixft.runner.entry RUN_ID [--sweep NAME]    (the run dir must hold its overrides.yaml)
+run: python -m mixft.runner.execute.entry RUN_ID [--sweep NAME]    (the run dir must hold its overrides.yaml)
 
 It rebuilds the config from the run's overrides, checks that it still has the planned id, then:
 data -> train (resuming from the last checkpoint) -> evaluate -> metrics.json -> tracker -> done.
@@ -22,14 +22,14 @@ from typing import Any
 
 import yaml
 
-from mixft.runner import rundir
-from mixft.runner.atomic import write_json
-from mixft.runner.claims import claim_summary, try_claim
-from mixft.runner.config import load_config
+from mixft.runner.config.load import load_config
+from mixft.runner.config.run import resolve, role_of, run_id
+from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import run_dir
-from mixft.runner.runs import resolve, role_of, run_id
-from mixft.runner.schema import Config
+from mixft.runner.store import rundir
+from mixft.runner.store.atomic import write_json
+from mixft.runner.store.claims import claim_summary, try_claim
 
 log = logging.getLogger(__name__)
 EXIT_CLAIMED = 3
@@ -79,8 +79,8 @@ def _raise_interrupted(signum: int, frame: Any) -> None:
 def _work(cfg: Config, folder: Path, tracker: Any) -> dict[str, float]:
     """Data, training and evaluation of one run; `time/*` metrics give each stage's seconds."""
     from mixft.runner.data.build import build_training_set
-    from mixft.runner.evaluate import evaluate_run
-    from mixft.runner.models import load_model, load_tokenizer
+    from mixft.runner.evaluate.evaluator import evaluate_run
+    from mixft.runner.train.models import load_model, load_tokenizer
 
     clock = time.perf_counter()
     tokenizer = load_tokenizer(cfg.model)
@@ -88,7 +88,7 @@ def _work(cfg: Config, folder: Path, tracker: Any) -> dict[str, float]:
     if role_of(cfg) == "base":
         model = load_model(cfg.model)
     else:
-        from mixft.runner.train import train
+        from mixft.runner.train.trainer import train
 
         built = build_training_set(cfg, tokenizer)
         write_json(folder / "manifest.json", built.manifest)
@@ -111,8 +111,8 @@ def is_main_process() -> bool:
 def _train_only(cfg: Config, folder: Path) -> None:
     """A non-main process of a multi-GPU run: take part in training; status, eval and W&B are rank 0's."""
     from mixft.runner.data.build import build_training_set
-    from mixft.runner.models import load_tokenizer
-    from mixft.runner.train import train
+    from mixft.runner.train.models import load_tokenizer
+    from mixft.runner.train.trainer import train
 
     tokenizer = load_tokenizer(cfg.model)
     if role_of(cfg) != "base":
@@ -142,7 +142,7 @@ def execute(rid: str, sweep: str | None = None) -> Outcome:
 
 
 def _execute_claimed(cfg: Config, rid: str, folder: Path, sweep: str | None) -> Outcome:
-    from mixft.runner.tracking import make_tracker
+    from mixft.runner.tracking.tracker import make_tracker
 
     state = rundir.read_status(folder)["state"]
     if state == "done":
@@ -173,7 +173,7 @@ def _execute_claimed(cfg: Config, rid: str, folder: Path, sweep: str | None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m mixft.runner.entry RUN_ID`: exit 0 done, 1 failed, 2 bad input, 3 claimed, 130 interrupted."""
+    """`python -m mixft.runner.execute.entry RUN_ID`: exit 0 done, 1 failed, 2 bad input, 3 claimed, 130 interrupted."""
     parser = argparse.ArgumentParser(description="Run one planned mixft run by id.")
     parser.add_argument("run_id")
     parser.add_argument("--sweep", default=None)

@@ -23,9 +23,9 @@ from typing import Any
 
 import yaml
 
-from mixft.runner.atomic import create_json, write_json, write_text
+from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
-from mixft.runner.schema import Config
+from mixft.runner.store.atomic import create_json, write_json, write_text
 
 STATES = ("pending", "running", "done", "failed", "interrupted")
 NEXT = {

@@ -13,10 +13,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.atomic import write_json
-from mixft.runner.models import load_model
-from mixft.runner.schema import Config
-from mixft.runner.trl_adapter import lora_config, quantization_config, to_sft_config
+from mixft.runner.config.schema import Config
+from mixft.runner.store.atomic import write_json
+from mixft.runner.train.models import load_model
+from mixft.runner.train.trl_adapter import lora_config, quantization_config, to_sft_config
 
 log = logging.getLogger(__name__)
 

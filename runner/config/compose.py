@@ -29,10 +29,10 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mixft.runner.catalog import group_dir
+from mixft.runner.config.catalog import group_dir
+from mixft.runner.config.schema import GROUPS, Config
+from mixft.runner.config.yamlio import load_yaml
 from mixft.runner.errors import ConfigError
-from mixft.runner.schema import GROUPS, Config
-from mixft.runner.yamlio import load_yaml
 
 CONFIG_MODULE = "mixft.conf"
 # What composing a bad value raises: OmegaConf also lets out OverflowError and ValueError, with its

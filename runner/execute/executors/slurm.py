@@ -15,11 +15,11 @@ import time
 from collections.abc import Callable
 from typing import Any
 
-from mixft.runner.atomic import write_json
-from mixft.runner.executors.local import launch_command
+from mixft.runner.config.schema import ExecutorConfig
+from mixft.runner.config.yamlio import load_yaml
+from mixft.runner.execute.executors.local import launch_command
 from mixft.runner.paths import run_dir, store_root
-from mixft.runner.schema import ExecutorConfig
-from mixft.runner.yamlio import load_yaml
+from mixft.runner.store.atomic import write_json
 
 POLL_S = 5.0
 
@@ -35,7 +35,7 @@ class RunTask:
         self.gpus_per_run = gpus_per_run
 
     def __call__(self, run_id: str, sweep: str) -> int:
-        from mixft.runner.entry import EXIT_CLAIMED, main
+        from mixft.runner.execute.entry import EXIT_CLAIMED, main
 
         if self.launcher(run_id):
             deepspeed = uses_deepspeed(run_id)

@@ -21,12 +21,12 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.executors.slots import Slot
+from mixft.runner.execute.executors.slots import Slot
 
 PRELOAD = [
-    "mixft.runner.entry",
-    "mixft.runner.train",
-    "mixft.runner.evaluate",
+    "mixft.runner.execute.entry",
+    "mixft.runner.train.trainer",
+    "mixft.runner.evaluate.evaluator",
     "torch",
     "transformers",
     "trl",
@@ -48,7 +48,7 @@ def _child(run_id: str, sweep: str | None, env: dict[str, str], log_path: str) -
         import torch
 
         torch.set_num_threads(int(threads))
-    from mixft.runner.entry import main
+    from mixft.runner.execute.entry import main
 
     sys.exit(main([run_id, *(["--sweep", sweep] if sweep else [])]))
 
@@ -88,7 +88,7 @@ def launch_command(run_id: str, sweep: str | None, gpus: int, deepspeed: bool) -
         "--num_processes",
         str(gpus),
         "-m",
-        "mixft.runner.entry",
+        "mixft.runner.execute.entry",
         run_id,
         *(["--sweep", sweep] if sweep else []),
     ]

@@ -16,7 +16,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from mixft.runner.schema import Config, TaskConfig
+from mixft.runner.config.schema import Config, TaskConfig
 
 ID_LENGTH = 12  # hex digits: 48 bits, collision-free in practice for millions of runs
 

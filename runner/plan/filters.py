@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any
 from mixft.runner.errors import ConfigError, did_you_mean
 
 if TYPE_CHECKING:
-    from mixft.runner.grid import PlannedRun
+    from mixft.runner.plan.grid import PlannedRun
 
 FIELDS = ("id", "model", "regularizer", "training", "eval", "role", "seed", "size", "tasks", "contains")
 

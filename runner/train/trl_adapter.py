@@ -12,8 +12,8 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
+from mixft.runner.config.schema import Config, TrainingConfig
 from mixft.runner.errors import ConfigError
-from mixft.runner.schema import Config, TrainingConfig
 
 DEEPSPEED_PACKAGE = "mixft.conf.accelerate"
 

@@ -18,9 +18,9 @@ from typing import Any
 from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from mixft.runner.config.validate import check_types
+from mixft.runner.config.yamlio import load_yaml
 from mixft.runner.errors import ConfigError, did_you_mean, unknown
-from mixft.runner.validate import check_types
-from mixft.runner.yamlio import load_yaml
 
 SWEEP_PACKAGE = "mixft.sweeps"
 # Runs one sweep may plan (before filters): planning takes ~0.3 ms a run, so this is half a minute;

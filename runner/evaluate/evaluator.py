@@ -15,14 +15,14 @@ from collections import Counter
 from pathlib import Path
 from typing import Any
 
-from mixft.runner import metrics
-from mixft.runner.atomic import write_text
+from mixft.runner.config.run import eval_tasks
+from mixft.runner.config.schema import Config, TaskConfig
 from mixft.runner.data.cache import permutation
 from mixft.runner.data.format import to_examples
 from mixft.runner.data.sources import load_split
 from mixft.runner.errors import ConfigError
-from mixft.runner.runs import eval_tasks
-from mixft.runner.schema import Config, TaskConfig
+from mixft.runner.scoring import metrics
+from mixft.runner.store.atomic import write_text
 
 log = logging.getLogger(__name__)
 

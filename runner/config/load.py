@@ -24,13 +24,13 @@ from hydra.core.override_parser.types import Glob, Override
 from hydra.errors import HydraException
 from omegaconf import OmegaConf
 
-from mixft.runner.catalog import group_options, load_tasks
-from mixft.runner.compose import COMPOSE_ERRORS, compose, describe_error
+from mixft.runner.config.catalog import group_options, load_tasks
+from mixft.runner.config.compose import COMPOSE_ERRORS, compose, describe_error
+from mixft.runner.config.run import sort_task_lists
+from mixft.runner.config.schema import GROUPS, Config
+from mixft.runner.config.validate import check_types, validate_config, validate_run
 from mixft.runner.errors import ConfigError, clip, did_you_mean, unknown
-from mixft.runner.rundir import SECRET_NAME
-from mixft.runner.runs import sort_task_lists
-from mixft.runner.schema import GROUPS, Config
-from mixft.runner.validate import check_types, validate_config, validate_run
+from mixft.runner.store.rundir import SECRET_NAME
 
 
 def parse_overrides(overrides: Sequence[str]) -> list[Override]:
@@ -255,7 +255,7 @@ def load_config(overrides: Sequence[str] = ()) -> Config:
 
 def clear_caches() -> None:
     """Forget composed configs and loaded option files, e.g. after conf/ changed in a live process."""
-    from mixft.runner import catalog, compose
+    from mixft.runner.config import catalog, compose
 
     for cached in (
         _shared_config,

@@ -208,8 +208,8 @@ def skypilot_spec(
     Raises:
         ConfigError: An unknown sweep, a bad override or a bad option.
     """
-    from mixft.runner.grid import expand
-    from mixft.runner.sweepfile import load_sweep
+    from mixft.runner.plan.grid import expand
+    from mixft.runner.plan.sweepfile import load_sweep
 
     spec = load_sweep(sweep)
     plan = expand(spec, overrides)

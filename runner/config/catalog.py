@@ -20,9 +20,9 @@ from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from mixft.runner.config.schema import TaskConfig
+from mixft.runner.config.yamlio import load_yaml
 from mixft.runner.errors import ConfigError, unknown
-from mixft.runner.schema import TaskConfig
-from mixft.runner.yamlio import load_yaml
 
 CONF_PACKAGE = "mixft.conf"
 

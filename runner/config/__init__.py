@@ -1,0 +1,1 @@
+"""Config: what one run is (schemas, Hydra composition, validation, the task catalogue)."""

@@ -1,0 +1,1 @@
+"""Evaluate: generation and evaluation of a model on a run's tasks."""

@@ -1,0 +1,1 @@
+"""Execute: the only code that knows processes (scheduler, run entry, executors, launch specs)."""

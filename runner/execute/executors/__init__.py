@@ -1,0 +1,1 @@
+"""Executors: where a sweep's runs execute, behind one interface."""

@@ -1,1 +1,0 @@
-"""Executors: where runs execute (this host's devices now; SLURM next)."""

@@ -1,0 +1,1 @@
+"""Tracking: the W&B run lifecycle and offline sync."""

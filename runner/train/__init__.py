@@ -1,0 +1,1 @@
+"""Train: trainer assembly, checkpoints, the TRL adapter, models."""
