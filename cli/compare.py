@@ -11,19 +11,14 @@ from typing import Annotated
 
 import typer
 
+from mixft.cli.formats import CompareFormat, Format
+
 
 class View(StrEnum):
     tasks = "tasks"
     all = "all"
     regularizer = "regularizer"
     pairs = "pairs"
-
-
-class Format(StrEnum):
-    table = "table"
-    md = "md"
-    csv = "csv"
-    json = "json"
 
 
 class Metric(StrEnum):
@@ -46,7 +41,7 @@ def compare(
             help="tasks: best mixture per task; all: every comparison; regularizer: effect of added data; pairs: task x task."
         ),
     ] = View.tasks,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    fmt: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     metric: Annotated[
         Metric, typer.Option(help="Classification metric (numeric tasks use numeric_accuracy).")
     ] = Metric.accuracy,

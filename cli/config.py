@@ -38,7 +38,8 @@ def show(overrides: Overrides = None) -> None:
     """Print the resolved config of one run, with its id and role."""
     from mixft.cli.render import config_yaml
     from mixft.runner.config.load import load_config
-    from mixft.runner.config.run import resolve, role_of, run_id
+    from mixft.runner.config.run import resolve, role_of
+    from mixft.runner.store.identity import run_id
 
     cfg = resolve(load_config(overrides or []))
     typer.echo(f"# run {run_id(cfg)} ({role_of(cfg)})")

@@ -9,7 +9,7 @@ from typing import Annotated
 
 import typer
 
-from mixft.cli.plan import Format
+from mixft.cli.formats import Format, TableOrJson
 
 app = typer.Typer(help="Inspect tasks, examples, mixtures and data files.", no_args_is_help=True)
 
@@ -53,14 +53,15 @@ def stats(
         str | None, typer.Option("--model", help="Count tokens with this model's tokenizer.")
     ] = None,
     samples: Samples = False,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table or json.")] = Format.table,
+    fmt: Annotated[TableOrJson, typer.Option("--format", "-f", help="table or json.")] = Format.table,
 ) -> None:
     """Rows and tokens per source and realised shares, for a mixture or every run of a sweep."""
     from mixft.cli import render
     from mixft.runner.data.inspect import mixture_stats
+    from mixft.runner.plan.mixes import training_configs
 
     extra = ([f"model={model}"] if model else []) + (["data.samples=true"] if samples else [])
-    result = mixture_stats(target, [*(overrides or []), *extra])
+    result = mixture_stats(training_configs(target, [*(overrides or []), *extra]))
     render.stats_json(result) if fmt == Format.json else render.stats_table(result)
 
 

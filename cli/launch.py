@@ -38,8 +38,12 @@ def launch_spec(
     ],
     sweep: Annotated[str, typer.Argument(help="A packaged sweep name or a YAML path inside the repo.")],
     bucket: Annotated[
-        str, typer.Option(help="Bucket that holds the store ($MIXFT_HOME); SkyPilot creates it if new.")
-    ],
+        str | None,
+        typer.Option(
+            help="Bucket that holds the store ($MIXFT_HOME); SkyPilot creates it if new. Required.",
+            show_default=False,
+        ),
+    ] = None,
     overrides: Annotated[list[str] | None, typer.Argument(help="Overrides, as for `mixft sweep`.")] = None,
     store: Annotated[Store, typer.Option(help="Where the bucket lives.")] = Store.s3,
     mount_mode: Annotated[
@@ -57,9 +61,14 @@ def launch_spec(
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
 ) -> None:
     """Write a launch spec that installs mixft on one cloud box and runs a sweep there, resumably."""
+    from mixft.runner.errors import ConfigError
     from mixft.runner.execute.launch_spec import SkyPilotOptions, skypilot_spec
     from mixft.runner.store.atomic import write_text
 
+    if bucket is None:
+        raise ConfigError(
+            "--bucket is required: the bucket that holds the store on the box, e.g. --bucket my-mixft-store"
+        )
     opts = SkyPilotOptions(
         bucket, gpus, store.value, mount_mode.value, spot, disk_size, gpus_per_run, secret or [], workdir
     )

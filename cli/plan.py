@@ -5,16 +5,11 @@ run: mixft plan cocktail_paper --gpu A100 --mfu 0.35    |    mixft plan smoke --
 
 from __future__ import annotations
 
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
-    csv = "csv"
+from mixft.cli.formats import Format, PlanFormat
 
 
 def plan(
@@ -25,7 +20,7 @@ def plan(
         list[str] | None,
         typer.Argument(help="Overrides; one naming a grid axis (or a,b,c) replaces that axis."),
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="Output format.")] = Format.table,
+    fmt: Annotated[PlanFormat, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     gpu: Annotated[
         str, typer.Option(help="GPU the GPU-hours assume: H100, H200, A100, L40S, A10G, ...")
     ] = "H100",
@@ -37,14 +32,14 @@ def plan(
     """Expand a sweep and print its runs (id, model, tasks, regulariser, seed, role), their cost
     (training tokens, FLOPs, GPU-hours) and totals."""
     from mixft.cli import render
-    from mixft.runner.paths import store_root
-    from mixft.runner.plan.cost import hardware, plan_cost
+    from mixft.runner.plan.cost import plan_cost
     from mixft.runner.plan.grid import expand
+    from mixft.runner.plan.hardware import hardware
     from mixft.runner.plan.sweepfile import load_sweep
 
     hw = hardware(gpu, mfu, peak_tflops)
     result = expand(load_sweep(sweep), overrides or [])
-    cost = plan_cost(result, hw, store_root())
+    cost = plan_cost(result, hw)
     {Format.table: render.plan_table, Format.json: render.plan_json, Format.csv: render.plan_csv}[fmt](
         result, cost
     )

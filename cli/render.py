@@ -8,7 +8,6 @@ from __future__ import annotations
 import csv
 import dataclasses
 import json
-import os
 import sys
 from collections import Counter
 from typing import TYPE_CHECKING, Any
@@ -32,16 +31,15 @@ ROW_KEYS = (
     "eval_tasks",
     "run_dir",
 )
-# `mixft plan` adds these after ROW_KEYS (runner/cost.py says how each is estimated)
+# `mixft plan` adds these after ROW_KEYS (runner/plan/cost.py says how each is estimated)
 COST_KEYS = ("tokens", "tokens_source", "epochs", "train_flops", "eval_flops", "gpu_hours", "gpu", "mfu")
 
 
 def plan_rows(plan: Plan, cost: PlanCost | None = None) -> list[dict[str, Any]]:
     """One dict per run: the stable keys of `mixft plan --format json`, then COST_KEYS when given."""
-    from mixft.runner.paths import store_root
+    from mixft.runner.paths import run_dir
 
-    runs = os.path.join(store_root(), "runs")
-    rows = [{**run.row(), "run_dir": os.path.join(runs, run.id)} for run in plan.runs]
+    rows = [{**run.row(), "run_dir": str(run_dir(run.id))} for run in plan.runs]
     if cost is not None:
         assumed = {"gpu": cost.hardware.gpu, "mfu": cost.hardware.mfu}
         rows = [{**row, **cost.runs[row["id"]].row(), **assumed} for row in rows]
@@ -229,12 +227,13 @@ def status_renderable(name: str, rows: list[dict[str, Any]]) -> Any:
     for column in ("id", "state", "model", "tasks", "attempts", "progress", "eta", "detail"):
         table.add_column(column, overflow="fold")
     for row in rows:
-        if row["state"] not in ("running", "failed", "interrupted") and not row.get("slurm"):
+        live = row.get("live")
+        if row["state"] not in ("running", "failed", "interrupted") and not live:
             continue
         progress = f"{row['progress']:.0%}" if row["progress"] is not None else "-"
         eta = f"{row['eta_s'] / 60:.1f} min" if row["eta_s"] is not None else "-"
         detail = (
-            row["error"] or row["holder"] or (f"slurm {row['slurm'].lower()}" if row.get("slurm") else "")
+            row["error"] or row["holder"] or (f"{live['executor']} {live['state'].lower()}" if live else "")
         )
         table.add_row(
             row["id"],

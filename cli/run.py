@@ -6,28 +6,24 @@ run: mixft run model=tiny data.samples=true mixture.tasks=[fpb] --format json
 from __future__ import annotations
 
 import json
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-
-class Format(StrEnum):
-    table = "table"
-    json = "json"
+from mixft.cli.formats import Format, TableOrJson
 
 
 def run(
     overrides: Annotated[
         list[str] | None, typer.Argument(help="Overrides, e.g. model=tiny mixture.tasks=[fpb].")
     ] = None,
-    fmt: Annotated[Format, typer.Option("--format", "-f", help="table (lines) or json.")] = Format.table,
+    fmt: Annotated[TableOrJson, typer.Option("--format", "-f", help="table (lines) or json.")] = Format.table,
 ) -> None:
     """Run one config to completion (a done run is not run again) and print its results."""
     from mixft.runner.errors import ConfigError
     from mixft.runner.execute.entry import EXIT_CLAIMED, Claimed, execute, prepare
     from mixft.runner.paths import run_dir
-    from mixft.runner.store import rundir
+    from mixft.runner.store.status import last_error_line, read_status
 
     rid, _ = prepare(overrides or [])
     try:
@@ -38,10 +34,8 @@ def run(
         typer.secho(str(exc), err=True, fg="yellow")
         raise typer.Exit(code=EXIT_CLAIMED) from None
     except Exception:
-        last = (rundir.read_status(run_dir(rid)).get("error") or "").strip().splitlines()[-1:] or [
-            "unknown error"
-        ]
-        typer.secho(f"run {rid} failed: {last[0]} (see {run_dir(rid)}/status.json)", err=True, fg="red")
+        last = last_error_line(read_status(run_dir(rid))) or "unknown error"
+        typer.secho(f"run {rid} failed: {last} (see {run_dir(rid)}/status.json)", err=True, fg="red")
         raise typer.Exit(code=1) from None
     if fmt == Format.json:
         typer.echo(

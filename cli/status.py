@@ -7,27 +7,23 @@ from __future__ import annotations
 
 import json
 import time
-from enum import StrEnum
 from typing import Annotated
 
 import typer
 
-
-class StatusFormat(StrEnum):
-    table = "table"
-    json = "json"
+from mixft.cli.formats import Format, TableOrJson
 
 
 def status(
     name: Annotated[str, typer.Argument(help="A sweep that has run in this store.")],
     watch: Annotated[bool, typer.Option("--watch", help="Refresh every 2 s until Ctrl-C.")] = False,
-    fmt: Annotated[StatusFormat, typer.Option("--format", "-f", help="table or json.")] = StatusFormat.table,
+    fmt: Annotated[TableOrJson, typer.Option("--format", "-f", help="table or json.")] = Format.table,
 ) -> None:
     """Counts per state, running runs with progress and ETA, failed runs with their error."""
     from mixft.cli import render
-    from mixft.runner.store.status import sweep_status
+    from mixft.runner.execute.status import sweep_status
 
-    if fmt == StatusFormat.json:
+    if fmt == Format.json:
         typer.echo(json.dumps(sweep_status(name), indent=2))
         return
     if not watch:

@@ -1,23 +1,29 @@
-"""`mixft sweep`: run every run of a sweep on this host that is not done yet.
+"""`mixft sweep`: run every run of a sweep that is not done yet, on the sweep's executor.
 
 run: mixft sweep smoke    |    mixft sweep cocktail_paper --gpus 0-7 --retries 1
 """
 
 from __future__ import annotations
 
-import dataclasses
 import time
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
+
+if TYPE_CHECKING:
+    from mixft.runner.execute.sweep import Outcome
+    from mixft.runner.plan.grid import Plan
 
 
 def sweep(
     name: Annotated[str, typer.Argument(help="A packaged sweep name or a YAML path.")],
     overrides: Annotated[list[str] | None, typer.Argument(help="Overrides, as for `mixft plan`.")] = None,
     executor: Annotated[
-        str, typer.Option(help="local (this host) or slurm (job arrays, conf/executor/slurm.yaml).")
-    ] = "local",
+        str | None,
+        typer.Option(
+            help="local (this host) or slurm (job arrays); the same as executor=NAME [default: executor]"
+        ),
+    ] = None,
     gpus: Annotated[
         str | None, typer.Option(help="GPUs to use: all, none, or ids such as 0-3,6 [default: executor.gpus]")
     ] = None,
@@ -42,60 +48,42 @@ def sweep(
 ) -> None:
     """Run a sweep's runs that are not done: skip done, resume interrupted, retry failed ones."""
     from mixft.cli import render
-    from mixft.runner.errors import ConfigError
-    from mixft.runner.execute.executors.slots import device_slots
-    from mixft.runner.execute.sweep import Options, eligible, run_sweep
-    from mixft.runner.plan.filters import check_filters, matches, parse_only
-    from mixft.runner.plan.grid import expand
-    from mixft.runner.plan.sweepfile import load_sweep
+    from mixft.runner.execute.executors import executor_for
+    from mixft.runner.execute.options import planned
+    from mixft.runner.execute.sweep import queue
 
-    if executor not in ("local", "slurm"):
-        raise ConfigError(f"--executor {executor!r}: choose local or slurm")
-    extra = ["executor=slurm"] if executor == "slurm" else []
-    plan = expand(load_sweep(name), [*extra, *(overrides or [])])
-    if only:
-        flt = parse_only(only)
-        check_filters([flt], [])
-        plan = type(plan)(plan.sweep, [run for run in plan.runs if matches(run, [flt], default=True)])
-    # an option given here wins over the executor config (conf/executor/*.yaml, executor.* overrides)
-    given = {"gpus": gpus, "gpus_per_run": gpus_per_run, "max_parallel": max_parallel}
-    given |= {"retries": retries, "timeout_min": timeout_min}
-    settings = dataclasses.replace(
-        plan.runs[0].config.executor, **{k: v for k, v in given.items() if v is not None}
-    )
-    todo = [run for run in plan.runs if eligible(run.id, settings.retries)]
-    if executor == "slurm":
-        _slurm(plan, todo, settings, dry_run)
-        return
-    slots = device_slots(settings.gpus, settings.gpus_per_run, settings.max_parallel)
-    typer.echo(
-        f"sweep {plan.sweep}: {len(plan.runs)} runs, {len(todo)} to run on {len(slots)} slot(s) "
-        f"({', '.join(s.name for s in slots)})"
-    )
+    options = {"gpus": gpus, "gpus_per_run": gpus_per_run, "max_parallel": max_parallel}
+    options |= {"retries": retries, "timeout_min": timeout_min}
+    plan = planned(name, overrides or [], executor, options, only)
+    settings = plan.executor()
+    todo = queue(plan, settings.retries)
+    where = executor_for(settings).where()
+    typer.echo(f"sweep {plan.sweep}: {len(plan.runs)} runs, {len(todo)} to run on {where}")
     if dry_run:
-        render.plan_table(type(plan)(plan.sweep, todo))
+        render.plan_table(plan.only(todo))
         return
+    _finish(_run(plan, len(todo)))
 
+
+def _run(plan: Plan, total: int) -> Outcome:
+    """Run the plan with a live progress bar and one line per run start and end."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
+
+    from mixft.runner.execute.sweep import run_sweep
 
     columns = [TextColumn("{task.description}"), BarColumn(), MofNCompleteColumn(), TimeElapsedColumn()]
     with Progress(*columns, transient=True) as progress:
-        bar = progress.add_task(f"sweep {plan.sweep}", total=len(todo))
+        bar = progress.add_task(f"sweep {plan.sweep}", total=total)
 
         def report(event: str, text: str) -> None:
             progress.console.print(f"{time.strftime('%H:%M:%S')} {event:<11} {text}", highlight=False)
             if event == "done":
                 progress.advance(bar)
 
-        outcome = run_sweep(plan, slots, Options(settings.retries, settings.timeout_min), report)
-    _finish(outcome)
+        return run_sweep(plan, report)
 
 
-def _line(event: str, text: str) -> None:
-    typer.echo(f"{time.strftime('%H:%M:%S')} {event:<11} {text}")
-
-
-def _finish(outcome: object) -> None:
+def _finish(outcome: Outcome) -> None:
     typer.echo("  ".join(f"{state}: {count}" for state, count in outcome.counts.items() if count))
     for rid, error in outcome.failed:
         typer.secho(f"failed {rid}: {error}", fg="red", err=True)
@@ -105,15 +93,3 @@ def _finish(outcome: object) -> None:
         raise typer.Exit(code=130)
     if outcome.failed or outcome.unfinished:
         raise typer.Exit(code=1)
-
-
-def _slurm(plan: object, todo: list, settings: object, dry_run: bool) -> None:
-    """Submit the runs that are not done as one SLURM job array and wait for it."""
-    from mixft.cli import render
-    from mixft.runner.execute.sweep import run_on_slurm
-
-    typer.echo(f"sweep {plan.sweep}: {len(plan.runs)} runs, {len(todo)} to run on SLURM")
-    if dry_run:
-        render.plan_table(type(plan)(plan.sweep, todo))
-        return
-    _finish(run_on_slurm(plan, settings, _line))

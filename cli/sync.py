@@ -34,7 +34,7 @@ def sync_command(
 
 def _upload_run(rid: str, folders: list[Path], network_down: bool) -> tuple[str, bool]:
     """Upload one run's offline W&B folders; its output line and whether it is fine."""
-    from mixft.runner.tracking.tracker import sync
+    from mixft.runner.tracking.sync import sync
 
     if not folders:
         return f"{rid}  nothing to upload (no offline W&B run)", True
@@ -50,16 +50,16 @@ def _upload_run(rid: str, folders: list[Path], network_down: bool) -> tuple[str,
 def _targets(run_ids: list[str], all_: bool) -> dict[str, list[Path]]:
     """Offline W&B folders per run id: the named runs, or every run that has some (--all)."""
     from mixft.runner.errors import ConfigError, did_you_mean
-    from mixft.runner.paths import run_dir, store_root
-    from mixft.runner.tracking.tracker import offline_runs
+    from mixft.runner.paths import compare_root, run_dir, runs_root, store_root
+    from mixft.runner.tracking.sync import offline_runs
 
-    runs = store_root() / "runs"
+    runs = runs_root()
     if all_ == bool(run_ids):
         raise ConfigError("name the runs to upload (mixft sync RUN_ID ...) or pass --all; one of the two")
     if all_:
         targets: dict[str, list[Path]] = {}
         # runs/<id>/wandb/offline-run-*, and compare/<sweep>/wandb/offline-run-* (`mixft compare --wandb`)
-        for folder in [*offline_runs(runs), *offline_runs(store_root() / "compare")]:
+        for folder in [*offline_runs(runs), *offline_runs(compare_root())]:
             owner = folder.parent.parent
             targets.setdefault(owner.name if owner.parent == runs else f"compare/{owner.name}", []).append(
                 folder
@@ -76,6 +76,6 @@ def _targets(run_ids: list[str], all_: bool) -> dict[str, list[Path]]:
 
 def _state(rid: str) -> str:
     from mixft.runner.paths import run_dir
-    from mixft.runner.store.rundir import read_status
+    from mixft.runner.store.status import read_status
 
     return str(read_status(run_dir(rid)).get("state", ""))

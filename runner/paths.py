@@ -1,6 +1,13 @@
-"""Where mixft keeps its store: run directories, caches, the tiny model.
+"""Where mixft keeps its store, folder by folder: the one owner of every path under $MIXFT_HOME.
 
 run: MIXFT_HOME=/scratch/$USER/mixft mixft plan smoke --format json    (see each run's run_dir)
+
+    runs/<id>/          one run (store/rundir.py names the files inside)
+    sweeps/<name>.json  which runs a sweep holds (store/sweeps.py)
+    cache/tokens/       tokenised sources shared by every run (data/cache.py)
+    models/             models mixft builds itself (the tiny model and its tokenizer)
+    compare/<sweep>/    `mixft compare` plots, W&B comparison runs and downloaded files
+    slurm/<sweep>/      submitit's logs of SLURM job arrays
 """
 
 from __future__ import annotations
@@ -17,6 +24,41 @@ def store_root() -> Path:
     return Path(home).expanduser() if home else DEFAULT_HOME.expanduser()
 
 
+def runs_root() -> Path:
+    """Folder of every run directory."""
+    return store_root() / "runs"
+
+
 def run_dir(run_id: str) -> Path:
     """Directory of one run; shared by every sweep that plans the same run."""
-    return store_root() / "runs" / run_id
+    return runs_root() / run_id
+
+
+def sweeps_root() -> Path:
+    """Folder of the sweep index: one record per sweep that has run."""
+    return store_root() / "sweeps"
+
+
+def token_cache_root() -> Path:
+    """Folder of the token cache."""
+    return store_root() / "cache" / "tokens"
+
+
+def models_root() -> Path:
+    """Folder of the models mixft builds itself."""
+    return store_root() / "models"
+
+
+def compare_dir(sweep: str) -> Path:
+    """Folder of one sweep's comparison outputs."""
+    return store_root() / "compare" / sweep
+
+
+def compare_root() -> Path:
+    """Folder of every sweep's comparison outputs."""
+    return store_root() / "compare"
+
+
+def slurm_dir(sweep: str) -> Path:
+    """Folder of one sweep's submitit logs."""
+    return store_root() / "slurm" / sweep

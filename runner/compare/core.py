@@ -14,7 +14,7 @@ from mixft.runner.compare import sources, views
 from mixft.runner.compare.pairing import Options, Report, pair, pair_additions
 from mixft.runner.compare.results import RunResult
 from mixft.runner.errors import unknown
-from mixft.runner.paths import store_root
+from mixft.runner.paths import compare_dir
 
 
 @dataclass
@@ -66,7 +66,7 @@ def build(sweep: str, view: str, options: Options, runs: list[RunResult], unread
 
 def heatmap_path(sweep: str) -> Path:
     """Where --wandb writes the heatmap when --plot names no file."""
-    return store_root() / "compare" / sweep / "heatmap.png"
+    return compare_dir(sweep) / "heatmap.png"
 
 
 def plot_result(result: Result, path: Path) -> Path:
@@ -88,5 +88,5 @@ def publish_result(result: Result, image: Path | None) -> str | None:
 
     tables = {result.view: result.rows, "comparisons": views.all_rows(result.report)}
     settings = {"view": result.view, **dataclasses.asdict(result.options)}
-    folder = store_root() / "compare" / result.sweep
+    folder = compare_dir(result.sweep)
     return publish(result.sweep, sources.tracker_settings(result.sweep), tables, image, folder, settings)

@@ -1,6 +1,6 @@
 """Score runs on one task from their saved predictions and compare them with reference runs.
 
-run: pytest tests/unit/test_compare.py
+run: pytest tests/compare/test_compare.py
 
 Predictions are matched by eval row (their `index`), so runs scored on the same rows pair example by
 example. When a run has no predictions (written by another tool, or read from a source without them),
@@ -16,6 +16,7 @@ from typing import Any
 from mixft.runner.compare import stats
 from mixft.runner.compare.results import RunResult, TaskInfo
 from mixft.runner.scoring.metrics import parse_label
+from mixft.runner.scoring.scorers import column_of, scorer_for
 
 
 @dataclass(frozen=True)
@@ -34,8 +35,9 @@ class Measured:
 
 
 def metric_for(requested: str, info: TaskInfo) -> str:
-    """The metric reported for a task: accuracy or macro_f1 for labels, numeric_accuracy for numbers."""
-    return requested if info.kind == "classification" else "numeric_accuracy"
+    """The metric reported for a task: the request when its kind's scorer reports it, else the
+    scorer's first (classification: accuracy or macro_f1; numeric_qa: numeric_accuracy)."""
+    return scorer_for(info.kind).compared_metric(requested)
 
 
 def _by_index(run: RunResult, task: str) -> dict[int, dict[str, Any]] | None:
@@ -57,7 +59,7 @@ def _code(text: Any, labels: tuple[str, ...]) -> int:
 def _column(
     rows: dict[int, dict[str, Any]], order: list[int], metric: str, labels: tuple[str, ...]
 ) -> list[int]:
-    if metric == "macro_f1":
+    if column_of(metric) == "label":
         return [_code(rows[i].get("prediction"), labels) for i in order]
     return [int(bool(rows[i].get("correct"))) for i in order]
 
@@ -107,7 +109,7 @@ def measure(
         return _from_metrics(runs, refs, task, metric)
     columns = np.array([_column(t, order, metric, info.labels) for t in tables]).T
     gold = None
-    if metric == "macro_f1":
+    if column_of(metric) == "label":
         gold = np.array([_code(tables[0][i].get("gold"), info.labels) for i in order])
     n_labels = len(info.labels)
     width = len(runs)

@@ -13,7 +13,7 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.tracking.tracker import SETTINGS, init_run, resolve_mode
+from mixft.runner.tracking.wandb_init import SETTINGS, init_run, resolve_mode
 
 log = logging.getLogger(__name__)
 

@@ -19,10 +19,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.config.yamlio import load_yaml
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import run_dir
 from mixft.runner.store import rundir
+from mixft.runner.store.status import last_error_line, read_status
 from mixft.runner.tracking.tracker import flatten
 
 # Flat config keys (or key prefixes) outside a run's pairing context.
@@ -121,46 +121,26 @@ def task_infos(catalogue: dict[str, Any]) -> dict[str, TaskInfo]:
     }
 
 
-@functools.lru_cache(maxsize=512)  # a baseline's file is read once, not once per mixture
-def _jsonl(path: Path, version: tuple[int, int]) -> list[dict[str, Any]] | None:
-    try:
-        text = path.read_text(encoding="utf-8")
-        return [json.loads(line) for line in text.splitlines() if line.strip()]
-    except (OSError, ValueError):
-        return None
-
-
 def read_predictions(folder: Path) -> Predictions:
-    """A reader of predictions/<task>.jsonl; None when the file is missing or unreadable."""
-
-    def read(task: str) -> list[dict[str, Any]] | None:
-        path = folder / "predictions" / f"{task}.jsonl"
-        try:
-            stat = path.stat()
-        except OSError:
-            return None
-        return _jsonl(path, (stat.st_mtime_ns, stat.st_size))  # a rewritten file is read again
-
-    return read
+    """A reader of one run's predictions, task by task (None where a file is missing or unreadable)."""
+    return functools.partial(rundir.read_predictions, folder)
 
 
 def from_store(rid: str) -> RunResult | None:
     """A run read from its directory; None when it has no config (never written)."""
     folder = run_dir(rid)
     try:
-        config = load_yaml(folder / "config.yaml")
-        return _result(rid, folder, config)
+        return _result(rid, folder, rundir.read_config(folder))
     except (ConfigError, KeyError, TypeError, AttributeError):  # lost or torn: reported as missing
         return None
 
 
 def _result(rid: str, folder: Path, config: dict[str, Any]) -> RunResult:
-    meta = rundir.read_json(folder / "run.json") or {}
-    status = rundir.read_status(folder)
+    meta = rundir.read_meta(folder)
+    status = read_status(folder)
     flat = flatten({k: v for k, v in config.items() if k != "task"})
     context, base_context = contexts(flat)
-    metrics = (rundir.read_json(folder / "metrics.json") or {}) if status["state"] == "done" else {}
-    error = (status.get("error") or "").strip().splitlines()
+    metrics = rundir.read_metrics(folder) if status["state"] == "done" else {}
     return RunResult(
         id=rid,
         role=meta.get("role", "mixture"),
@@ -174,6 +154,6 @@ def _result(rid: str, folder: Path, config: dict[str, Any]) -> RunResult:
         base_context=base_context,
         scored=task_infos(config.get("task") or {}),
         metrics={k: v for k, v in metrics.items() if k.startswith("eval/")},
-        error=error[-1] if error else None,
+        error=last_error_line(status),
         predictions=read_predictions(folder),
     )

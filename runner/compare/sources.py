@@ -16,7 +16,10 @@ from typing import Any
 
 from mixft.runner.compare.results import RunResult, contexts, from_store, task_infos
 from mixft.runner.errors import ConfigError
-from mixft.runner.paths import run_dir, store_root
+from mixft.runner.paths import compare_dir, run_dir
+from mixft.runner.plan.grid import expand
+from mixft.runner.plan.sweepfile import load_sweep, recorded_runs
+from mixft.runner.store import rundir
 
 SOURCES = ("store", "wandb")
 # W&B run states -> mixft states
@@ -26,13 +29,11 @@ API_TIMEOUT_S = 60
 
 def store_runs(sweep: str) -> tuple[list[RunResult], list[str]]:
     """Runs the sweep recorded in this store, and a line per run whose directory cannot be read."""
-    from mixft.runner.store.status import sweep_ids
-
     runs, unreadable = [], []
-    for rid in sweep_ids(sweep):
+    for rid in recorded_runs(sweep):
         run = from_store(rid)
         if run is None:
-            unreadable.append(f"run {rid}: {run_dir(rid)} has no readable config.yaml")
+            unreadable.append(f"run {rid}: {run_dir(rid)} has no readable {rundir.CONFIG}")
         else:
             runs.append(run)
     return runs, unreadable
@@ -41,16 +42,9 @@ def store_runs(sweep: str) -> tuple[list[RunResult], list[str]]:
 def tracker_settings(sweep: str) -> dict[str, Any]:
     """The sweep's W&B settings (project, entity, mode): from a run config in this store when the sweep
     ran here, else from the sweep file's plan."""
-    from mixft.runner.config.yamlio import load_yaml
-    from mixft.runner.store.status import sweep_ids
-
     try:
-        config = load_yaml(run_dir(sweep_ids(sweep)[0]) / "config.yaml")
-        return dict(config["tracker"])
+        return dict(rundir.read_config(run_dir(recorded_runs(sweep)[0]))["tracker"])
     except (ConfigError, IndexError, KeyError, TypeError):
-        from mixft.runner.plan.grid import expand
-        from mixft.runner.plan.sweepfile import load_sweep
-
         return dataclasses.asdict(expand(load_sweep(sweep)).runs[0].config.tracker)
 
 
@@ -105,7 +99,7 @@ def wandb_runs(sweep: str, project: str, entity: str | None) -> list[RunResult]:
     """
     import wandb
 
-    from mixft.runner.tracking.tracker import has_credentials
+    from mixft.runner.tracking.wandb_init import has_credentials
 
     if not has_credentials():
         raise ConfigError("--source wandb needs W&B credentials: set WANDB_API_KEY or run `wandb login`")
@@ -114,7 +108,7 @@ def wandb_runs(sweep: str, project: str, entity: str | None) -> list[RunResult]:
         found = list(wandb.Api(timeout=API_TIMEOUT_S).runs(path, filters={"group": sweep}))
     except Exception as exc:
         raise ConfigError(f"W&B project '{path}': cannot list runs ({str(exc).splitlines()[0]})") from None
-    cache = store_root() / "compare" / sweep / "wandb-files"
+    cache = compare_dir(sweep) / "wandb-files"
     runs = [r for r in (_wandb_result(run, cache) for run in found) if r is not None]
     if not runs:
         raise ConfigError(

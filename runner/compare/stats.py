@@ -16,14 +16,14 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
+from mixft.runner.scoring.scorers import column_of
+
 if TYPE_CHECKING:
     import numpy as np
 
 RESAMPLES = 10_000
 CONFIDENCE = 0.95
 SEED = 0  # a fixed stream: the same store always prints the same intervals
-# share of correct examples (from the `correct` of each prediction) | macro-F1 over predicted labels
-SHARES = ("accuracy", "numeric_accuracy")
 
 
 @dataclass(frozen=True)
@@ -56,10 +56,9 @@ def per_column(metric: str, columns: np.ndarray, weights: np.ndarray, n_labels: 
     import numpy as np
 
     total = weights.sum(axis=1, keepdims=True)
-    if metric in SHARES:
+    if column_of(metric) == "correct":  # the share of correct examples
         return (weights @ columns) / total
-    if metric != "macro_f1":
-        raise ValueError(f"unknown metric {metric!r}")
+    # "label": macro-F1 over predicted label codes
     preds, gold = columns[:, :-1], columns[:, -1:]
     f1_sum = np.zeros((weights.shape[0], preds.shape[1]))
     occurring = np.zeros_like(f1_sum)

@@ -27,9 +27,14 @@ from mixft.runner.errors import ConfigError, unknown
 CONF_PACKAGE = "mixft.conf"
 
 
+def conf_dir() -> Path:
+    """Directory of the packaged configs (config.yaml and one folder per group)."""
+    return Path(str(files(CONF_PACKAGE)))
+
+
 def group_dir(group: str) -> Path:
     """Directory of a packaged config group."""
-    return Path(str(files(CONF_PACKAGE).joinpath(group)))
+    return conf_dir() / group
 
 
 @cache

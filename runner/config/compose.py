@@ -8,7 +8,7 @@ Hydra once for the defaults and then applies each list the way Hydra does: a gro
 the group's node with its option file merged onto the group schema, and value overrides go through
 Hydra's own `_apply_overrides_to_config`. That holds while option files are plain (no defaults
 list, no package header, no interpolation); otherwise every list goes through Hydra.
-tests/unit/test_compose.py checks that both paths agree for every option of every group.
+tests/unit/test_config.py checks that both paths agree for every option of every group.
 """
 
 from __future__ import annotations
@@ -18,6 +18,7 @@ import typing
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
+from typing import Any
 
 from hydra import compose as hydra_compose_api
 from hydra import initialize_config_module
@@ -29,7 +30,8 @@ from hydra.errors import HydraException
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mixft.runner.config.catalog import group_dir
+from mixft.runner.config.catalog import conf_dir, group_dir
+from mixft.runner.config.executors import executor_config
 from mixft.runner.config.schema import GROUPS, Config
 from mixft.runner.config.yamlio import load_yaml
 from mixft.runner.errors import ConfigError
@@ -81,11 +83,42 @@ def _option_node(group: str, option: str) -> DictConfig | None:
     text = path.read_text(encoding="utf-8")
     if "@package" in text or "${" in text or not isinstance(data, dict) or "defaults" in data:
         return None
-    schema = typing.get_type_hints(Config)[group]
     try:
-        return OmegaConf.merge(OmegaConf.structured(schema), data)
-    except OmegaConfBaseException:
+        return OmegaConf.merge(OmegaConf.structured(group_schema(group, data)), data)
+    except (OmegaConfBaseException, ConfigError):
         return None  # let Hydra report it, with its context
+
+
+def group_schema(group: str, data: dict[str, Any]) -> Any:
+    """The dataclass a group's option is typed against: the executor's by its name, else the group's."""
+    if group == "executor":
+        return executor_config(str(data.get("name")))
+    return typing.get_type_hints(Config)[group]
+
+
+def typed_executor(node: DictConfig) -> DictConfig:
+    """The executor section typed by its name (an untyped section comes from Hydra's own path)."""
+    name = node.get("name") if isinstance(node, DictConfig) else None
+    cls = executor_config(str(name))
+    if OmegaConf.get_type(node) is cls:
+        return node
+    with compose_errors(f"executor={name}"):
+        return OmegaConf.merge(OmegaConf.structured(cls), node)
+
+
+def option_name(group: str, option: str) -> str:
+    """The `name:` an option file declares (conf/executor/slurm.yaml -> slurm); the option when none."""
+    data = load_yaml(group_dir(group) / f"{option}.yaml")
+    return str(data.get("name", option)) if isinstance(data, dict) else option
+
+
+@cache
+def default_option(group: str) -> str:
+    """The option conf/config.yaml's defaults list picks for a group."""
+    for entry in load_yaml(conf_dir() / "config.yaml").get("defaults", []):
+        if isinstance(entry, dict) and group in entry:
+            return str(entry[group])
+    raise ConfigError(f"conf/config.yaml: its defaults list picks no {group} option")
 
 
 def _is_choice(override: Override) -> bool:
@@ -97,10 +130,13 @@ def compose(overrides: Sequence[Override]) -> DictConfig:
     choices = [(o.key_or_group, o.value()) for o in overrides if _is_choice(o)]
     nodes = [_option_node(group, str(option)) for group, option in choices]
     if any(node is None for node in nodes):
-        return hydra_compose([o.input_line or "" for o in overrides])
+        cfg = hydra_compose([o.input_line or "" for o in overrides])
+        cfg.executor = typed_executor(cfg.executor)
+        return cfg
     cfg = copy.deepcopy(_defaults())
     for (group, _), node in zip(choices, nodes, strict=True):
         cfg[group] = copy.deepcopy(node)
+    cfg.executor = typed_executor(cfg.executor)  # before its values are set: they are checked by type
     for override in overrides:
         if _is_choice(override):
             continue

@@ -2,201 +2,28 @@
 
 run: mixft config show training=lora seed=3
 
-Hydra parses and applies the overrides; this module adds what Hydra leaves out: a one-line error for
-every bad override (unknown group option or key, with the nearest valid name), and a refusal of
-`+key=value` additions that the typed schema would silently drop. `task.NAME.FIELD=value` overrides
-go to the task catalogue (runner/catalog.py), which is not part of Hydra's composition.
+Hydra parses and applies the overrides (config/compose.py); config/overrides.py refuses the bad ones
+in one line. `task.NAME.FIELD=value` overrides go to the task catalogue (config/catalog.py), which is
+not part of Hydra's composition.
 """
 
 from __future__ import annotations
 
 import copy
 import dataclasses
-import types
-import typing
 from collections.abc import Sequence
-from dataclasses import fields, is_dataclass
-from functools import cache, lru_cache
-from typing import Any
+from functools import lru_cache
 
-from hydra.core.override_parser.overrides_parser import OverridesParser
-from hydra.core.override_parser.types import Glob, Override
-from hydra.errors import HydraException
+from hydra.core.override_parser.types import Override
 from omegaconf import OmegaConf
 
 from mixft.runner.config.catalog import group_options, load_tasks
-from mixft.runner.config.compose import COMPOSE_ERRORS, compose, describe_error
+from mixft.runner.config.compose import COMPOSE_ERRORS, compose, default_option, describe_error, option_name
+from mixft.runner.config.overrides import check_override, parse_overrides
 from mixft.runner.config.run import sort_task_lists
-from mixft.runner.config.schema import GROUPS, Config
+from mixft.runner.config.schema import Config
 from mixft.runner.config.validate import check_types, validate_config, validate_run
-from mixft.runner.errors import ConfigError, clip, did_you_mean, unknown
-from mixft.runner.store.rundir import SECRET_NAME
-
-
-def parse_overrides(overrides: Sequence[str]) -> list[Override]:
-    """Parse overrides with Hydra's own grammar; a syntax error becomes one ConfigError line."""
-    parser = OverridesParser.create()
-    parsed = []
-    for text in overrides:
-        try:
-            parsed.extend(parser.parse_overrides([text]))
-        except (HydraException, ValueError, OverflowError, RecursionError) as exc:
-            # beside its own errors, Hydra's parser lets out int()'s limit of 4,300 digits and the
-            # RecursionError of brackets nested a few hundred deep
-            reason = _syntax_reason(text, str(exc)) if isinstance(exc, HydraException) else _other(exc)
-            raise ConfigError(
-                f"cannot parse override '{clip(text)}': {reason} (grammar: KEY=VALUE, "
-                "e.g. model=tiny; quote values holding {}[](),= as KEY='VALUE')"
-            ) from None
-    return parsed
-
-
-_LEXER = "LexerNoViableAltException: "
-
-
-def _other(exc: Exception) -> str:
-    if isinstance(exc, RecursionError):
-        return "brackets nested too deeply"
-    if "integer string conversion" in str(exc):
-        return "a number longer than 4,300 digits"
-    return (str(exc).strip().splitlines() or [type(exc).__name__])[0]
-
-
-def _syntax_reason(text: str, message: str) -> str:
-    """Hydra's parse error in a few words; its lexer errors point at the character with a caret."""
-    if message.startswith(f"{_LEXER}{text}\n"):
-        caret = message[len(_LEXER) + len(text) + 1 :].split("\n", 1)[0]
-        column = len(caret) - len(_LEXER) - 1
-        if caret.strip() == "^" and 0 <= column < len(text):
-            return f"unexpected {text[column]!r} at position {column + 1}"
-        return "unexpected character"
-    lines = [ln.strip() for ln in message.splitlines() if not ln.startswith(("See ", "Error parsing"))]
-    # "extraneous input '(' expecting {<EOF>, ':', ...}": the list of every token helps nobody
-    reasons = [ln.split(" expecting {", 1)[0] for ln in lines if ln]
-    return "; ".join(reasons) or "not KEY=VALUE"
-
-
-def check_override(override: Override, allow_sweep: bool = False) -> None:
-    """Reject an override Hydra would refuse with a long message, or would silently drop."""
-    key, line = override.key_or_group, override.input_line or ""
-    text = clip(line)  # for messages: an override may be a pasted page
-    if "${" in line:
-        raise ConfigError(
-            f"'{text}': interpolations (${{...}}) are not supported in overrides; write the value itself "
-            "(a run's config must not depend on the environment, the clock or other keys)"
-        )
-    if override.package is not None:
-        raise ConfigError(
-            f"'{text}': package overrides (GROUP@PACKAGE) are not supported; write {key or 'GROUP'}=OPTION"
-        )
-    if override.is_sweep_override() and not allow_sweep:
-        raise ConfigError(
-            f"'{text}' is a sweep (several values); put it in a sweep file's grid and run `mixft plan`"
-        )
-    if override.is_delete():
-        raise ConfigError(f"'{text}': removing config entries is not supported; set a value instead")
-    if key.split(".")[0] == "task" and key.count(".") == 1:
-        raise ConfigError(
-            f"'{text}': set one field of a task at a time, as {key}.max_examples=100 "
-            "(see `mixft config show` for the fields)"
-        )
-    if key == "task":
-        raise ConfigError(
-            f"'{text}': tasks are not chosen as a group; name them in mixture.tasks, "
-            "regularizer.sources or eval.tasks (see `mixft config ls task`)"
-        )
-    if key in GROUPS:
-        _check_group_choice(key, override, allow_sweep)
-        return
-    if "/" in key:
-        raise unknown("config group", key, GROUPS)
-    _check_key(key)
-    if SECRET_NAME.search(key.rsplit(".", 1)[-1]):
-        raise ConfigError(
-            f"'{key}' looks like a secret: pass tokens through the environment (HF_TOKEN, WANDB_API_KEY), "
-            "never as overrides, which are saved with the run"
-        )
-    if (override.is_add() or override.is_force_add()) and not _inside_dict(key):
-        raise ConfigError(
-            f"'{text}' adds a key that the schema does not declare, so it would be dropped; "
-            f"set an existing key without '+' (see `mixft config show`)"
-        )
-
-
-def _check_group_choice(group: str, override: Override, allow_sweep: bool) -> None:
-    value = override.value()
-    options = group_options(group)
-    if isinstance(value, Glob):
-        if not value.filter(list(options)):
-            raise ConfigError(
-                f"'{override.input_line}' matches no {group} option; options: {', '.join(options)}"
-            )
-        return
-    if allow_sweep and override.is_sweep_override():
-        names = list(override.sweep_string_iterator()) if override.is_choice_sweep() else []
-    elif isinstance(value, list):
-        raise ConfigError(f"'{override.input_line}': choose one {group} option, not a list")
-    else:
-        names = [value]
-    for name in names:
-        if not isinstance(name, str) or name not in options:
-            raise unknown(f"{group} option", str(name), options)
-
-
-def _unwrap(tp: Any) -> Any:
-    """`X | None` -> X."""
-    if typing.get_origin(tp) in (typing.Union, types.UnionType):
-        args = [a for a in typing.get_args(tp) if a is not type(None)]
-        return args[0] if len(args) == 1 else Any
-    return tp
-
-
-@cache
-def _hints(cls: type) -> dict[str, Any]:
-    return typing.get_type_hints(cls)
-
-
-def _walk(key: str) -> list[Any]:
-    """Types along a dotted key through the schema; raises ConfigError at the first unknown part."""
-    tp: Any = Config
-    path: list[Any] = [tp]
-    for depth, part in enumerate(key.split(".")):
-        tp = _unwrap(tp)
-        origin = typing.get_origin(tp)
-        here = ".".join(key.split(".")[:depth]) or "the config"
-        if tp is Any:
-            return path
-        if origin is dict:
-            tp = typing.get_args(tp)[1]
-        elif origin is list:
-            if not part.isdigit():
-                raise ConfigError(f"'{key}': {here} is a list; index it with a number")
-            tp = typing.get_args(tp)[0]
-        elif is_dataclass(tp):
-            names = [f.name for f in fields(tp)]
-            if part not in names:
-                prefix = f"{here}." if depth else ""
-                full_names = [prefix + n for n in names]
-                raise ConfigError(
-                    f"unknown key '{key}'{did_you_mean(prefix + part, full_names)}; "
-                    f"{here} has: {', '.join(names)}"
-                )
-            tp = _hints(tp)[part]
-        else:
-            raise ConfigError(f"unknown key '{key}': {here} is a single value, not a section")
-        path.append(tp)
-    return path
-
-
-def _check_key(key: str) -> None:
-    _walk(key)
-
-
-def _inside_dict(key: str) -> bool:
-    """True when the key's parent is a free-keyed dict (mixture.caps, training.sft_kwargs, ...)."""
-    path = _walk(key)
-    parent = _unwrap(path[-2]) if len(path) >= 2 else None
-    return parent is Any or typing.get_origin(parent) is dict
+from mixft.runner.errors import ConfigError
 
 
 @lru_cache(maxsize=256)
@@ -225,8 +52,9 @@ def shared_config(overrides: Sequence[str]) -> Config:
 @lru_cache(maxsize=1024)
 def _shared_config(overrides: tuple[str, ...]) -> Config:
     parsed = parse_overrides(overrides)
+    executor = chosen_executor(parsed)
     for override in parsed:
-        check_override(override)
+        check_override(override, executor=executor)
     hydra_overrides = tuple(o.input_line or "" for o in parsed if not is_task_override(o))
     cfg = dataclasses.replace(
         _composed(hydra_overrides), task=load_tasks([o for o in parsed if is_task_override(o)])
@@ -234,6 +62,13 @@ def _shared_config(overrides: tuple[str, ...]) -> Config:
     check_types(cfg, Config)
     validate_config(cfg)
     return sort_task_lists(cfg)
+
+
+def chosen_executor(overrides: Sequence[Override]) -> str:
+    """The executor an override list runs on: its last `executor=OPTION`, else the default option."""
+    choices = [o.value() for o in overrides if o.key_or_group == "executor" and not o.is_sweep_override()]
+    option = str(choices[-1]) if choices else default_option("executor")
+    return option_name("executor", option) if option in group_options("executor") else option
 
 
 def load_config(overrides: Sequence[str] = ()) -> Config:
@@ -262,6 +97,7 @@ def clear_caches() -> None:
         _composed,
         compose._option_node,
         compose._defaults,
+        compose.default_option,
         catalog._task_node,
         catalog._load_tasks,
         catalog.group_options,

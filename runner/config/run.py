@@ -1,31 +1,21 @@
-"""Run identity: roles and a short hash of the canonical resolved config.
+"""What one run is, in the words every other part uses: its role, targets, eval tasks, training
+sources, epochs, and the summary each record and display shows of it.
 
-run: mixft plan smoke --format json    (the `id` and `role` of every run)
-
-The id hashes what changes training or evaluation: model, mixture, regulariser, training, eval, the
-tasks the run uses and the seed, each section as the SHA-256 of its canonical JSON. Labels (option
-names, task descriptions), the tracker and the executor are left out, so renaming a recipe or moving
-to SLURM keeps every id.
+run: mixft plan smoke --format json    (each run's role, tasks and eval_tasks)
 """
 
 from __future__ import annotations
 
 import dataclasses
-import hashlib
-import json
-from collections.abc import Callable
 from typing import Any
 
 from mixft.runner.config.schema import Config, TaskConfig
-
-ID_LENGTH = 12  # hex digits: 48 bits, collision-free in practice for millions of runs
-
-Digest = Callable[[Any], str]
+from mixft.runner.scoring.scorers import NO_METRIC
 
 
 def scored(task: TaskConfig) -> bool:
     """True when the task has a metric, so a run can be evaluated on it."""
-    return task.metric != "none"
+    return task.metric != NO_METRIC
 
 
 def targets(cfg: Config) -> list[str]:
@@ -79,64 +69,33 @@ def resolve(cfg: Config) -> Config:
     return dataclasses.replace(cfg, task={k: v for k, v in sorted(cfg.task.items()) if k in keep})
 
 
-# Fields that only label a section; renaming a recipe or a task's description keeps every id.
-LABELS = ("name", "description")
+def training_sources(cfg: Config) -> list[str]:
+    """Every source a run trains on: its mixture tasks, then its regulariser sources."""
+    return [*cfg.mixture.tasks, *cfg.regularizer.sources]
 
 
-def canonical_json(data: Any) -> str:
-    """JSON with sorted keys and no spaces: the same text in every process and Python version."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
+def epochs_and_warmup(cfg: Config) -> tuple[float, int]:
+    """Epochs and warm-up steps of a run: the first `training.epochs_by_sources` rule that admits its
+    number of training sources (the study: <= 3 -> 3 epochs, else 2 + 10 warm-up), else the recipe's."""
+    n_sources = len(training_sources(cfg))
+    for rule in cfg.training.epochs_by_sources:
+        if rule.max_sources is None or n_sources <= rule.max_sources:
+            return rule.num_train_epochs, rule.warmup_steps
+    return cfg.training.num_train_epochs, cfg.training.warmup_steps
 
 
-def section_digest(section: Any) -> str:
-    """SHA-256 of one config section (a dataclass) without its labels."""
-    plain = {k: v for k, v in dataclasses.asdict(section).items() if k not in LABELS}
-    return hashlib.sha256(canonical_json(plain).encode("ascii")).hexdigest()
-
-
-def identity(cfg: Config, digest: Digest = section_digest) -> dict[str, Any]:
-    """What a run's id hashes, from a resolved config (see `resolve`): a digest per section.
-
-    Args:
-        cfg: A resolved run config.
-        digest: Hashes one section; planning passes a memoised one, since runs share sections.
-
-    Returns:
-        A JSON-ready dict. Base runs hash only model, eval and the tasks they score.
-    """
-    role = role_of(cfg)
-    ident: dict[str, Any] = {
-        "role": role,
-        "model": digest(cfg.model),
-        "eval": digest(cfg.eval),
-        "data": digest(cfg.data),
-        "task": {name: digest(task) for name, task in cfg.task.items()},
+def summary(cfg: Config, role: str | None = None) -> dict[str, Any]:
+    """What every record and display shows of a run: model, tasks, regularizer, seed, role."""
+    return {
+        "model": cfg.model.name,
+        "tasks": list(cfg.mixture.tasks),
+        "regularizer": cfg.regularizer.name,
+        "seed": cfg.seed,
+        "role": role or role_of(cfg),
     }
-    if role != "base":
-        ident |= {
-            "mixture": digest(cfg.mixture),
-            "regularizer": digest(cfg.regularizer),
-            "training": digest(cfg.training),
-            "seed": cfg.seed,
-        }
-    return ident
 
 
-def run_id(cfg: Config, digest: Digest = section_digest) -> str:
-    """Short hash of a resolved config's identity (12 hex digits of SHA-256)."""
-    text = canonical_json(identity(cfg, digest))
-    return hashlib.sha256(text.encode("ascii")).hexdigest()[:ID_LENGTH]
-
-
-class MemoDigest:
-    """`section_digest` memoised per object: planned runs share most of their sections."""
-
-    def __init__(self) -> None:
-        self._memo: dict[int, tuple[Any, str]] = {}
-
-    def __call__(self, section: Any) -> str:
-        hit = self._memo.get(id(section))
-        if hit is None or hit[0] is not section:
-            hit = (section, section_digest(section))
-            self._memo[id(section)] = hit
-        return hit[1]
+def run_name(cfg: Config) -> str:
+    """A readable one-line name: model · tasks joined by + (or base) · regulariser · s<seed>."""
+    tasks = "+".join(cfg.mixture.tasks) or "base"
+    return f"{cfg.model.name} · {tasks} · {cfg.regularizer.name} · s{cfg.seed}"

@@ -80,6 +80,16 @@ class ColumnsConfig:
 
 
 @dataclass
+class TypicalSizes:
+    """Rough sizes of a task for `mixft plan`'s cost estimate, until a run measures them (not in run ids)."""
+
+    # tokens of one chat-formatted row (prompt and answer) with a 7B-class tokenizer
+    tokens_per_row: int = 400
+    # rows of its eval split
+    eval_rows: int = 1000
+
+
+@dataclass
 class TaskConfig:
     name: str = MISSING
     # classification | numeric_qa | generation
@@ -103,6 +113,7 @@ class TaskConfig:
     trainable: bool = True
     # generation budget at evaluation, in tokens
     max_new_tokens: int = 8
+    typical: TypicalSizes = field(default_factory=TypicalSizes)
 
 
 @dataclass
@@ -240,31 +251,6 @@ class TrackerConfig:
 
 
 @dataclass
-class ExecutorConfig:
-    # local (this host's GPUs or CPU workers) | slurm (job arrays through submitit)
-    name: str = "local"
-    # GPU ids to use: "all", "none" or a list such as "0-3,6"
-    gpus: str = "all"
-    gpus_per_run: int = 1
-    # runs at once; null: one per device slot
-    max_parallel: int | None = None
-    # per-run wall-clock limit in minutes; null: none
-    timeout_min: int | None = None
-    # extra attempts for a failed run
-    retries: int = 0
-    # slurm: where and how each array task runs
-    partition: str | None = None
-    account: str | None = None
-    qos: str | None = None
-    cpus_per_task: int = 8
-    mem_gb: float = 64.0
-    # array tasks running at once
-    array_parallelism: int = 64
-    # shell lines run before each task (module load ..., source venv/bin/activate)
-    setup: list[str] = field(default_factory=list)
-
-
-@dataclass
 class Config:
     model: ModelConfig = MISSING
     # the task catalogue: name -> task; a resolved run keeps only the tasks it uses
@@ -274,7 +260,8 @@ class Config:
     training: TrainingConfig = MISSING
     eval: EvalConfig = MISSING
     tracker: TrackerConfig = MISSING
-    executor: ExecutorConfig = MISSING
+    # an ExecutorConfig subclass, picked by executor.name at composition (config/executors.py)
+    executor: Any = MISSING
     data: DataConfig = field(default_factory=DataConfig)
     # seed of training (and of the mix unless mixture.seed is set)
     seed: int = 42

@@ -13,18 +13,17 @@ import typing
 from collections.abc import Iterable
 from typing import Any
 
+from mixft.runner.config.executors import ExecutorConfig
 from mixft.runner.config.schema import Config, MixtureConfig, TaskConfig
+from mixft.runner.config.secrets import refuse_secrets
 from mixft.runner.errors import ConfigError, clip, unknown
-from mixft.runner.store.rundir import SECRET_NAME
+from mixft.runner.scoring.scorers import NO_METRIC, SCORERS, TASK_KINDS
 
-TASK_KINDS = ("classification", "numeric_qa", "generation")
-METRICS = ("accuracy_f1", "numeric_accuracy", "none")
 METHODS = ("full", "lora", "qlora")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 TRACKERS = ("none", "wandb")
 TRACKER_MODES = ("auto", "online", "offline", "disabled")
-EXECUTORS = ("local", "slurm")
 BUDGET_UNITS = ("examples", "tokens")
 DEEPSPEED_CONFIGS = ("zero2_offload", "zero2")
 MAX_SEED = 2**32 - 1
@@ -145,12 +144,15 @@ def validate_task(task: TaskConfig, key: str) -> None:
     if task.name != key:
         raise ConfigError(f"{where}: name is '{task.name}'; it must match its key '{key}'")
     _choice(f"{where} kind", task.kind, TASK_KINDS)
-    _choice(f"{where} metric", task.metric, METRICS)
+    metrics = [NO_METRIC, SCORERS[task.kind].metric] if task.kind in SCORERS else [NO_METRIC]
+    _choice(f"{where} metric (kind {task.kind})", task.metric, metrics)
     if task.max_examples is not None and task.pool_ratio is not None:
         raise ConfigError(f"{where}: set max_examples or pool_ratio, not both")
     _positive(f"{where} max_examples", task.max_examples)
     _ratio(f"{where} pool_ratio", task.pool_ratio)
     _positive(f"{where} max_new_tokens", task.max_new_tokens)
+    _positive(f"{where} typical.tokens_per_row", task.typical.tokens_per_row)
+    _between(f"{where} typical.eval_rows", task.typical.eval_rows, 0, math.inf)
     if task.source.hf_id is None and task.source.path is None:
         raise ConfigError(f"{where}: source needs hf_id or path")
     if task.kind == "classification" and not task.labels:
@@ -200,7 +202,7 @@ def validate_mixture(mix: MixtureConfig, catalogue: dict[str, TaskConfig]) -> No
 
 def check_ranges(cfg: Config) -> None:
     """Numeric knobs that the trainer, the evaluator or the executor would refuse, or choke on, later."""
-    reg, t, ex = cfg.regularizer, cfg.training, cfg.executor
+    reg, t = cfg.regularizer, cfg.training
     for where, value in (
         ("regularizer.neftune_noise_alpha", reg.neftune_noise_alpha),
         ("regularizer.weight_decay", reg.weight_decay),
@@ -208,7 +210,6 @@ def check_ranges(cfg: Config) -> None:
         ("training.max_grad_norm", t.max_grad_norm),
         ("training.warmup_steps", t.warmup_steps),
         ("eval.numeric_rel_tol", cfg.eval.numeric_rel_tol),
-        ("executor.retries", ex.retries),
     ):
         _between(where, value, 0, math.inf)
     for where, value in (
@@ -225,13 +226,23 @@ def check_ranges(cfg: Config) -> None:
         ("model.context_length", cfg.model.context_length),
         ("data.sample_train_rows", cfg.data.sample_train_rows),
         ("data.sample_eval_rows", cfg.data.sample_eval_rows),
-        ("executor.max_parallel", ex.max_parallel),
-        ("executor.timeout_min", ex.timeout_min),
-        ("executor.cpus_per_task", ex.cpus_per_task),
-        ("executor.mem_gb", ex.mem_gb),
-        ("executor.array_parallelism", ex.array_parallelism),
     ):
         _positive(where, value)
+
+
+# executor settings that must be positive when an executor has them
+POSITIVE_SETTINGS = ("max_parallel", "timeout_min", "cpus_per_task", "mem_gb", "array_parallelism")
+
+
+def validate_executor(ex: ExecutorConfig) -> None:
+    """Settings of the chosen executor: types (its own dataclass) and ranges."""
+    check_types(ex, type(ex), "executor")
+    _between("executor.retries", ex.retries, 0, math.inf)
+    if ex.gpus_per_run < 0:
+        raise ConfigError(f"executor.gpus_per_run must be 0 or more, got {ex.gpus_per_run}")
+    for name in POSITIVE_SETTINGS:
+        if hasattr(ex, name):
+            _positive(f"executor.{name}", getattr(ex, name))
 
 
 def validate_config(cfg: Config) -> None:
@@ -265,20 +276,14 @@ def validate_config(cfg: Config) -> None:
     for rule in t.epochs_by_sources:
         _positive("training.epochs_by_sources num_train_epochs", rule.num_train_epochs)
         _positive("training.epochs_by_sources max_sources", rule.max_sources)
-    for name in t.sft_kwargs:
-        if SECRET_NAME.search(name):
-            raise ConfigError(
-                f"training.sft_kwargs.{name} looks like a secret; pass it through the environment"
-            )
     if t.deepspeed is not None:
         _choice("training.deepspeed", t.deepspeed, DEEPSPEED_CONFIGS)
     check_ranges(cfg)
     _choice("tracker.name", cfg.tracker.name, TRACKERS)
     _choice("tracker.mode", cfg.tracker.mode, TRACKER_MODES)
-    _choice("executor.name", cfg.executor.name, EXECUTORS)
-    if cfg.executor.gpus_per_run < 0:
-        raise ConfigError(f"executor.gpus_per_run must be 0 or more, got {cfg.executor.gpus_per_run}")
+    validate_executor(cfg.executor)
     _seed("seed", cfg.seed)
+    refuse_secrets(dataclasses.asdict(cfg))
 
 
 def validate_run(cfg: Config) -> None:

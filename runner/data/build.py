@@ -13,11 +13,11 @@ import hashlib
 from dataclasses import dataclass
 from typing import Any
 
-from mixft.runner.config.run import canonical_json
 from mixft.runner.config.schema import Config
 from mixft.runner.data.cache import permutation, tokenized_source
 from mixft.runner.data.mixture import Allocation, allocate, apportion, pool_names, rows_for_tokens
 from mixft.runner.data.sources import RawSplit, load_split
+from mixft.runner.store.identity import canonical_json
 
 MANIFEST_VERSION = 1
 

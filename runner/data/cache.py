@@ -17,13 +17,13 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.config.run import canonical_json
 from mixft.runner.config.schema import TaskConfig
 from mixft.runner.data.format import FORMAT_VERSION, to_examples
 from mixft.runner.data.sources import RawSplit
-from mixft.runner.paths import store_root
+from mixft.runner.data.tokenizer import tokenizer_fingerprint
+from mixft.runner.paths import token_cache_root
 from mixft.runner.store.atomic import building_dir, exclusive
-from mixft.runner.train.models import tokenizer_fingerprint
+from mixft.runner.store.identity import canonical_json
 
 CACHE_VERSION = 1
 IGNORE = -100  # label of tokens that carry no loss
@@ -98,7 +98,7 @@ def _common_prefix(a: list[int], b: list[int]) -> int:
 
 def entry_dir(task: str, key: str) -> Path:
     """Folder of one cache entry."""
-    return store_root() / "cache" / "tokens" / f"{task}-{key[:20]}"
+    return token_cache_root() / f"{task}-{key[:20]}"
 
 
 def tokenized_source(

@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from mixft.runner.config.load import load_config
+from mixft.runner.config.run import summary
 from mixft.runner.config.schema import Config
 from mixft.runner.errors import unknown
 
@@ -23,7 +24,7 @@ def show_examples(task: str, n: int, split: str, overrides: list[str]) -> list[d
     from mixft.runner.data.cache import permutation
     from mixft.runner.data.format import to_examples
     from mixft.runner.data.sources import load_split
-    from mixft.runner.train.models import load_tokenizer
+    from mixft.runner.data.tokenizer import load_tokenizer
 
     cfg = load_config(overrides)
     if task not in cfg.task:
@@ -50,41 +51,22 @@ def show_examples(task: str, n: int, split: str, overrides: list[str]) -> list[d
     return shown
 
 
-def _stats_configs(target: str, overrides: list[str]) -> list[tuple[str, Config]]:
-    from mixft.runner.config.catalog import group_options
-    from mixft.runner.config.run import resolve, run_id
-    from mixft.runner.plan.grid import expand
-    from mixft.runner.plan.sweepfile import load_sweep
+def mixture_stats(configs: list[tuple[str, Config]]) -> list[dict[str, Any]]:
+    """Manifest of every training mix (tokenising what is not cached), with its run's summary.
 
-    if target in group_options("mixture"):
-        cfg = resolve(load_config([f"mixture={target}", *overrides]))
-        return [(run_id(cfg), cfg)]
-    plan = expand(load_sweep(target), overrides)
-    return [(run.id, run.config) for run in plan.runs if run.role != "base"]
-
-
-def mixture_stats(target: str, overrides: list[str]) -> list[dict[str, Any]]:
-    """Manifest of every training mix of a mixture option or a sweep (tokenising what is not cached)."""
+    Args:
+        configs: (run id, resolved config) of each mix, e.g. from `plan.mixes.training_configs`.
+    """
     from mixft.runner.data.build import build_training_set
-    from mixft.runner.train.models import load_tokenizer
+    from mixft.runner.data.tokenizer import load_tokenizer
 
     tokenizers: dict[str, Any] = {}
     out = []
-    for rid, cfg in _stats_configs(target, overrides):
+    for rid, cfg in configs:
         if cfg.model.name not in tokenizers:
             tokenizers[cfg.model.name] = load_tokenizer(cfg.model)
         built = build_training_set(cfg, tokenizers[cfg.model.name])
-        out.append(
-            {
-                "id": rid,
-                "model": cfg.model.name,
-                "tasks": list(cfg.mixture.tasks),
-                "regularizer": cfg.regularizer.name,
-                "seed": cfg.seed,
-                "cache_hits": built.cache_hits,
-                "manifest": built.manifest,
-            }
-        )
+        out.append({"id": rid, **summary(cfg), "cache_hits": built.cache_hits, "manifest": built.manifest})
     return out
 
 

@@ -13,15 +13,14 @@ eval, so the two splits never share an input.
 
 from __future__ import annotations
 
-import random
 import re
-import string
-from collections.abc import Callable, Sequence
-from functools import cache, lru_cache
+from collections.abc import Callable, Iterable
+from functools import cache
 from typing import Any
 
 from mixft.runner.data import sample_text as txt
-from mixft.runner.errors import unknown
+from mixft.runner.data.sample_row import Row, split_pool
+from mixft.runner.errors import ConfigError, did_you_mean
 
 SAMPLE_TASKS: tuple[str, ...] = (
     "headline",
@@ -36,9 +35,6 @@ SAMPLE_TASKS: tuple[str, ...] = (
     "fiqa_sa",
 )
 SPLITS = ("train", "eval")
-# every 5th entry of a pool is eval's: about a fifth of the names are never seen in training
-EVAL_EVERY = 5
-_LINK_CHARS = string.ascii_letters + string.digits
 
 
 def sample_rows(task: str, split: str, n: int, seed: int = 0) -> list[dict[str, Any]]:
@@ -54,7 +50,8 @@ def sample_rows(task: str, split: str, n: int, seed: int = 0) -> list[dict[str, 
         Rows as plain dicts, e.g. fpb {"sentence": str, "label": int}; the same in every process.
 
     Raises:
-        ValueError: for an unknown task (listing the known ones), an unknown split or n < 0.
+        ConfigError: for a task without sample rows (listing those with some).
+        ValueError: for an unknown split or n < 0.
     """
     _check_task(task)
     if split not in SPLITS:
@@ -62,7 +59,7 @@ def sample_rows(task: str, split: str, n: int, seed: int = 0) -> list[dict[str, 
     if n < 0:
         raise ValueError(f"n must be zero or more, got {n}")
     make = _MAKERS[task]
-    return [make(_Row(task, split, seed, i)) for i in range(n)]
+    return [make(Row(task, split, seed, i)) for i in range(n)]
 
 
 def label_of(task: str, text: str) -> str | None:
@@ -77,16 +74,26 @@ def label_of(task: str, text: str) -> str | None:
         or several labels' cues occur, and always for numeric and generation tasks.
 
     Raises:
-        ValueError: for an unknown task.
+        ConfigError: for a task without sample rows.
     """
     _check_task(task)
     found = [label for label, pattern in _cue_patterns(task).items() if pattern.search(text)]
     return found[0] if len(found) == 1 else None
 
 
+def check_sample_tasks(tasks: Iterable[str]) -> None:
+    """Raise ConfigError for the first task that has no sample rows (data.samples=true cannot run it)."""
+    for task in sorted(tasks):
+        _check_task(task)
+
+
 def _check_task(task: str) -> None:
     if task not in SAMPLE_TASKS:
-        raise unknown("sample task", task, SAMPLE_TASKS)
+        raise ConfigError(
+            f"task '{task}' has no offline sample rows{did_you_mean(task, SAMPLE_TASKS)}: data.samples=true "
+            f"covers {', '.join(SAMPLE_TASKS)}; "
+            "train and score it on its own source (data.samples=false)"
+        )
 
 
 @cache
@@ -98,81 +105,27 @@ def _cue_patterns(task: str) -> dict[str, re.Pattern[str]]:
     }
 
 
-@cache
-def _split_pool(pool: tuple[Any, ...], split: str) -> tuple[Any, ...]:
-    return tuple(v for i, v in enumerate(pool) if (i % EVAL_EVERY == EVAL_EVERY - 1) == (split == "eval"))
-
-
-@lru_cache(maxsize=4096)
-def _label_block(task: str, split: str, seed: int, number: int) -> tuple[str, ...]:
-    # Labels come in shuffled blocks holding each class CLASS_COUNTS times: any prefix stays within one
-    # block of those proportions, so no sample of 64+ rows has a majority class near 0.6.
-    block = [
-        label for label, k in zip(txt.LABELS[task], txt.CLASS_COUNTS[task], strict=True) for _ in range(k)
-    ]
-    random.Random(f"{task}/{split}/{seed}/block{number}").shuffle(block)
-    return tuple(block)
-
-
-class _Row:
-    """What one row is built from: its own RNG, so that row i never depends on the rows before it."""
-
-    def __init__(self, task: str, split: str, seed: int, index: int) -> None:
-        self.task, self.split, self.seed, self.index = task, split, seed, index
-        self.rng = random.Random(f"{task}/{split}/{seed}/{index}")
-        self.id = f"{task}-{split}-{index}"
-
-    def pick(self, pool: tuple[Any, ...]) -> Any:
-        """A value from this split's share of `pool`."""
-        return self.rng.choice(_split_pool(pool, self.split))
-
-    def label(self) -> str:
-        size = sum(txt.CLASS_COUNTS[self.task])
-        return _label_block(self.task, self.split, self.seed, self.index // size)[self.index % size]
-
-    def label_id(self, label: str) -> int:
-        return txt.LABELS[self.task].index(label)
-
-    def cue(self, label: str) -> str:
-        return self.rng.choice(txt.CUES[self.task][label])
-
-    def text(self, templates: Sequence[str], **slots: Any) -> str:
-        """A random template filled with `slots` and common filler (company, numbers, dates, a link)."""
-        company, ticker = self.pick(txt.COMPANIES)
-        rng = self.rng
-        filler = {
-            "co": company,
-            "tk": ticker,
-            "n": rng.randrange(40, 4000),
-            "day": rng.choice(txt.DAYS),
-            "period": f"{rng.choice(txt.PERIODS)} of {rng.randint(2006, 2023)}",
-            "price": f"{rng.uniform(1150, 2100):,.2f}",
-            "link": "https://t.co/" + "".join(rng.choices(_LINK_CHARS, k=10)),
-        }
-        return rng.choice(templates).format(**filler | slots)
-
-
-def _headline(r: _Row) -> dict[str, Any]:
+def _headline(r: Row) -> dict[str, Any]:
     label = r.label()
     subject, tail = r.pick(txt.HEADLINE_SUBJECTS), r.rng.choice(txt.HEADLINE_TAILS)
     headline = r.text(txt.HEADLINE_TEMPLATES, subj=subject, cue=r.cue(label), tail=tail)
     return {"instruction": r.rng.choice(txt.HEADLINE_PROMPTS), "input": headline, "output": label}
 
 
-def _fpb(r: _Row) -> dict[str, Any]:
+def _fpb(r: Row) -> dict[str, Any]:
     label = r.label()
     return {"sentence": r.text(txt.FPB_TEMPLATES, cue=r.cue(label)), "label": r.label_id(label)}
 
 
-def _fin_ner_cls(r: _Row) -> dict[str, Any]:
+def _fin_ner_cls(r: Row) -> dict[str, Any]:
     label = r.label()
     name = r.pick(txt.CUES["fin_ner_cls"][label])
     prompt = r.rng.choice(txt.NER_PROMPTS).format(name=name)
     return {"instruction": prompt, "input": r.text(txt.NER_TEMPLATES[label], name=name), "output": label}
 
 
-def _tweet(templates: tuple[str, ...]) -> Callable[[_Row], dict[str, Any]]:
-    def make(r: _Row) -> dict[str, Any]:
+def _tweet(templates: tuple[str, ...]) -> Callable[[Row], dict[str, Any]]:
+    def make(r: Row) -> dict[str, Any]:
         label = r.label()
         text = r.text(templates, cue=r.cue(label), tail=r.rng.choice(txt.TWEET_TAILS))
         return {"text": text, "label": r.label_id(label)}
@@ -180,7 +133,7 @@ def _tweet(templates: tuple[str, ...]) -> Callable[[_Row], dict[str, Any]]:
     return make
 
 
-def _fiqa_sa(r: _Row) -> dict[str, Any]:
+def _fiqa_sa(r: Row) -> dict[str, Any]:
     label = r.label()
     text = r.text(txt.FIQA_TEMPLATES, cue=r.cue(label), tail=r.rng.choice(txt.FIQA_TAILS))
     choices = list(txt.LABELS["fiqa_sa"])
@@ -200,7 +153,7 @@ def _pct(a: int, b: int) -> str:
     return f"{(b - a) / a * 100:.1f}"
 
 
-def _report(r: _Row) -> tuple[str, str, int, int, int]:
+def _report(r: Row) -> tuple[str, str, int, int, int]:
     """A report excerpt: text around a two-year table, plus one row's metric, first year and values."""
     company, _ = r.pick(txt.COMPANIES)
     year = r.rng.randint(2009, 2022)
@@ -225,7 +178,7 @@ _FINQA_QUESTIONS: tuple[tuple[str, Callable[[int, int], str]], ...] = (
 )
 
 
-def _finqa(r: _Row) -> dict[str, Any]:
+def _finqa(r: Row) -> dict[str, Any]:
     context, metric, year, a, b = _report(r)
     question, answer = r.rng.choice(_FINQA_QUESTIONS)
     text = f"{context}\nQuestion: {question.format(m=metric, y1=year, y2=year + 1)}"
@@ -233,7 +186,7 @@ def _finqa(r: _Row) -> dict[str, Any]:
     return {"id": r.id, "query": query, "answer": answer(a, b), "text": text}
 
 
-def _convfinqa(r: _Row) -> dict[str, Any]:
+def _convfinqa(r: Row) -> dict[str, Any]:
     context, m, y1, a, b = _report(r)
     y2, change, pct = y1 + 1, str(b - a), _pct(a, b)
     # the turns of one conversation; the last question is the one to answer
@@ -277,7 +230,7 @@ _MATH: tuple[tuple[str, str, str, Callable[[dict[str, int]], int]], ...] = (
 )  # fmt: skip
 
 
-def _orca_math(r: _Row) -> dict[str, Any]:
+def _orca_math(r: Row) -> dict[str, Any]:
     a, b, p = r.rng.randint(12, 95), r.rng.randint(2, 11), 5 * r.rng.randint(1, 12)
     values = {"a": a, "b": b, "c": a * b, "price": 20 * r.rng.randint(2, 30), "p": p, "q": 100 - p}
     words = {
@@ -292,11 +245,11 @@ def _orca_math(r: _Row) -> dict[str, Any]:
     return {"question": question.format(**fill), "answer": answer}
 
 
-def _open_orca(r: _Row) -> dict[str, Any]:
-    words = r.rng.sample(_split_pool(txt.WORDS, r.split), 4)
+def _open_orca(r: Row) -> dict[str, Any]:
+    words = r.rng.sample(split_pool(txt.WORDS, r.split), 4)
     pair, item = f'"{words[0]}" and "{words[1]}"', r.rng.choice(txt.ITEMS)
     (n1, a), (n2, b) = zip(
-        r.rng.sample(_split_pool(txt.FIRST_NAMES, r.split), 2), r.rng.sample(range(3, 60), 2), strict=True
+        r.rng.sample(split_pool(txt.FIRST_NAMES, r.split), 2), r.rng.sample(range(3, 60), 2), strict=True
     )
     more, diff = (n1 if a > b else n2), abs(a - b)
     spelled = " and ".join(f"{w} has {len(w)}" for w in words[:2])
@@ -324,7 +277,7 @@ def _open_orca(r: _Row) -> dict[str, Any]:
     }
 
 
-_MAKERS: dict[str, Callable[[_Row], dict[str, Any]]] = {
+_MAKERS: dict[str, Callable[[Row], dict[str, Any]]] = {
     "headline": _headline,
     "fpb": _fpb,
     "fin_ner_cls": _fin_ner_cls,

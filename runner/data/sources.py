@@ -19,9 +19,9 @@ from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.config.run import canonical_json
 from mixft.runner.config.schema import DataConfig, TaskConfig
 from mixft.runner.errors import ConfigError
+from mixft.runner.store.identity import canonical_json
 
 SPLITS = ("train", "eval")
 # file suffix -> the `datasets` builder that reads it

@@ -20,16 +20,15 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import yaml
-
 from mixft.runner.config.load import load_config
-from mixft.runner.config.run import resolve, role_of, run_id
+from mixft.runner.config.run import resolve, role_of
 from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import run_dir
 from mixft.runner.store import rundir
-from mixft.runner.store.atomic import write_json
 from mixft.runner.store.claims import claim_summary, try_claim
+from mixft.runner.store.identity import run_id
+from mixft.runner.store.status import read_status, set_state
 
 log = logging.getLogger(__name__)
 EXIT_CLAIMED = 3
@@ -52,11 +51,7 @@ def prepare(overrides: list[str], sweep: str | None = None) -> tuple[str, Config
 
 
 def _load(rid: str) -> Config:
-    folder = run_dir(rid)
-    if not (folder / "overrides.yaml").exists():
-        raise ConfigError(f"run {rid}: no {folder}/overrides.yaml; plan or prepare the run first")
-    overrides = yaml.safe_load((folder / "overrides.yaml").read_text(encoding="utf-8")) or []
-    cfg = resolve(load_config(overrides))
+    cfg = resolve(load_config(rundir.read_overrides(run_dir(rid))))
     if run_id(cfg) != rid:
         raise ConfigError(
             f"run {rid}: its overrides now resolve to run {run_id(cfg)} (configs changed); re-plan it"
@@ -79,8 +74,9 @@ def _raise_interrupted(signum: int, frame: Any) -> None:
 def _work(cfg: Config, folder: Path, tracker: Any) -> dict[str, float]:
     """Data, training and evaluation of one run; `time/*` metrics give each stage's seconds."""
     from mixft.runner.data.build import build_training_set
+    from mixft.runner.data.tokenizer import load_tokenizer
     from mixft.runner.evaluate.evaluator import evaluate_run
-    from mixft.runner.train.models import load_model, load_tokenizer
+    from mixft.runner.train.models import load_model
 
     clock = time.perf_counter()
     tokenizer = load_tokenizer(cfg.model)
@@ -91,7 +87,7 @@ def _work(cfg: Config, folder: Path, tracker: Any) -> dict[str, float]:
         from mixft.runner.train.trainer import train
 
         built = build_training_set(cfg, tokenizer)
-        write_json(folder / "manifest.json", built.manifest)
+        rundir.write_manifest(folder, built.manifest)
         metrics["time/data_s"] = time.perf_counter() - clock
         trained = train(cfg, built.rows, tokenizer, folder, tracker.report_to)
         model = trained.model
@@ -111,7 +107,7 @@ def is_main_process() -> bool:
 def _train_only(cfg: Config, folder: Path) -> None:
     """A non-main process of a multi-GPU run: take part in training; status, eval and W&B are rank 0's."""
     from mixft.runner.data.build import build_training_set
-    from mixft.runner.train.models import load_tokenizer
+    from mixft.runner.data.tokenizer import load_tokenizer
     from mixft.runner.train.trainer import train
 
     tokenizer = load_tokenizer(cfg.model)
@@ -144,28 +140,28 @@ def execute(rid: str, sweep: str | None = None) -> Outcome:
 def _execute_claimed(cfg: Config, rid: str, folder: Path, sweep: str | None) -> Outcome:
     from mixft.runner.tracking.tracker import make_tracker
 
-    state = rundir.read_status(folder)["state"]
+    state = read_status(folder)["state"]
     if state == "done":
-        return Outcome(rid, folder, "done", rundir.read_json(folder / "metrics.json") or {})
+        return Outcome(rid, folder, "done", rundir.read_metrics(folder))
     if state == "running":  # we hold the claim, so its last holder died without a word (SIGKILL)
-        rundir.set_state(folder, "interrupted", "the previous attempt ended without recording its state")
+        set_state(folder, "interrupted", "the previous attempt ended without recording its state")
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)  # before the run counts as running
-    rundir.set_state(folder, "running")
+    set_state(folder, "running")
     tracker = make_tracker(cfg, rid, folder, role_of(cfg), sweep)
     ok = False
     try:
         tracker.start()
         metrics = _work(cfg, folder, tracker)
-        write_json(folder / "metrics.json", metrics)
+        rundir.write_metrics(folder, metrics)
         tracker.log_summary(metrics)
-        rundir.set_state(folder, "done")
+        set_state(folder, "done")
         ok = True
         return Outcome(rid, folder, "done", metrics)
     except (KeyboardInterrupt, Interrupted) as exc:
-        rundir.set_state(folder, "interrupted", f"{type(exc).__name__}: {exc}")
+        set_state(folder, "interrupted", f"{type(exc).__name__}: {exc}")
         raise
     except BaseException:
-        rundir.set_state(folder, "failed", traceback.format_exc())
+        set_state(folder, "failed", traceback.format_exc())
         raise
     finally:
         tracker.finish(ok)
@@ -173,7 +169,8 @@ def _execute_claimed(cfg: Config, rid: str, folder: Path, sweep: str | None) -> 
 
 
 def main(argv: list[str] | None = None) -> int:
-    """`python -m mixft.runner.execute.entry RUN_ID`: exit 0 done, 1 failed, 2 bad input, 3 claimed, 130 interrupted."""
+    """`python -m mixft.runner.execute.entry RUN_ID`: exit 0 done, 1 failed, 2 bad input, 3 claimed,
+    130 interrupted."""
     parser = argparse.ArgumentParser(description="Run one planned mixft run by id.")
     parser.add_argument("run_id")
     parser.add_argument("--sweep", default=None)

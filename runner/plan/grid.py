@@ -12,24 +12,25 @@ from __future__ import annotations
 import dataclasses
 import itertools
 import math
-import re
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
 from functools import cache
 from typing import Any
 
-from hydra.core.override_parser.types import ChoiceSweep, Glob, IntervalSweep, Override, RangeSweep
-
 from mixft.runner.config.catalog import group_options
-from mixft.runner.config.load import check_override, parse_overrides, shared_config
-from mixft.runner.config.run import MemoDigest, eval_tasks, resolve, role_of, run_id, targets
-from mixft.runner.config.schema import GROUPS, Config
-from mixft.runner.config.validate import MAX_SEED, validate_run
+from mixft.runner.config.executors import ExecutorConfig
+from mixft.runner.config.load import shared_config
+from mixft.runner.config.run import eval_tasks, resolve, role_of, summary, targets, used_tasks
+from mixft.runner.config.schema import Config
+from mixft.runner.config.validate import validate_run
+from mixft.runner.data.samples import check_sample_tasks
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan import sweepfile
+from mixft.runner.plan.axes import sweep_axes, too_many
 from mixft.runner.plan.filters import check_filters, matches
-from mixft.runner.plan.sweepfile import SweepSpec, generate_sets
+from mixft.runner.plan.generators import generate_sets
+from mixft.runner.plan.sweepfile import SweepSpec
+from mixft.runner.store.identity import MemoDigest, run_id
 
 ROLE_ORDER = {"base": 0, "baseline": 1, "mixture": 2}
 
@@ -96,11 +97,7 @@ class PlannedRun:
         cfg = self.config
         return {
             "id": self.id,
-            "model": cfg.model.name,
-            "tasks": list(cfg.mixture.tasks),
-            "regularizer": cfg.regularizer.name,
-            "seed": cfg.seed,
-            "role": self.role,
+            **summary(cfg, self.role),
             "added": self.added,
             "training": cfg.training.name,
             "eval_tasks": eval_tasks(cfg),
@@ -113,113 +110,25 @@ class Plan:
     sweep: str
     runs: list[PlannedRun]
 
+    def executor(self) -> ExecutorConfig:
+        """The executor settings every run of the plan shares (the sweep's `executor=`, `executor.*`).
 
-def _range_size(text: str, sweep: RangeSweep) -> int:
-    """Values of range(START,STOP,STEP), counted without listing them (Hydra lists them lazily)."""
-    bounds = (sweep.start, sweep.stop, sweep.step)
-    if any(isinstance(b, float) and not math.isfinite(b) for b in bounds) or not sweep.step:
-        raise ConfigError(f"'{text}': range() needs finite numbers and a step other than 0, as range(0,10,2)")
-    if all(isinstance(b, int) for b in bounds):
-        return len(range(*bounds))  # type: ignore[arg-type]
-    start, stop, step = (Decimal(b) for b in bounds)  # exact, the way Hydra steps float ranges
-    return max(0, math.ceil((stop - start) / step))
+        Raises:
+            ConfigError: the plan is empty, or its runs disagree (an executor setting as a grid axis).
+        """
+        if not self.runs:
+            raise ConfigError(f"sweep '{self.sweep}' has no runs to execute")
+        first = self.runs[0].config.executor
+        if any(run.config.executor != first for run in self.runs):
+            raise ConfigError(
+                f"sweep '{self.sweep}': its runs use different executor settings; set executor and "
+                "executor.* in the sweep's base (or on the command line), not as a grid axis"
+            )
+        return first
 
-
-def _sweep_size(override: Override) -> int:
-    """Values one axis override stands for; interval() has no list of values to run."""
-    value = override.value()
-    if isinstance(value, IntervalSweep):
-        raise ConfigError(
-            f"'{override.input_line}': interval() is a continuous range that a grid cannot list; "
-            "use range(START,STOP,STEP) or a,b,c"
-        )
-    if isinstance(value, RangeSweep):
-        return _range_size(override.input_line or "", value)
-    return len(value.list) if isinstance(value, ChoiceSweep) else 1
-
-
-def too_many(what: str, count: int) -> ConfigError:
-    """The error for a grid that would plan more runs than MAX_RUNS."""
-    return ConfigError(
-        f"{what} would make {count:,} runs, more than the {sweepfile.MAX_RUNS:,} one sweep may plan; "
-        "narrow its ranges, seeds or generators, or split it into several sweeps"
-    )
-
-
-def _axis_values(key: str, value: Any, label: str = "") -> list[str]:
-    """Override strings of one axis, parsed with Hydra's grammar (a,b / range() / glob())."""
-    label = label or f"grid axis '{key}'"
-    if isinstance(value, list):
-        texts = [f"{key}=[{','.join(map(str, v))}]" if isinstance(v, list) else f"{key}={v}" for v in value]
-    else:
-        texts = [f"{key}={value}"]
-    parsed = parse_overrides(texts)
-    for override in parsed:
-        check_override(override, allow_sweep=True)
-    count = sum(_sweep_size(o) for o in parsed)
-    if count > sweepfile.MAX_RUNS:
-        raise too_many(label, count)
-    out: list[str] = []
-    for override in parsed:
-        element = override.get_key_element()
-        if isinstance(override.value(), Glob):
-            if key not in GROUPS:
-                raise ConfigError(f"{label}: glob() picks options of a config group ({', '.join(GROUPS)})")
-            out += [f"{element}={v}" for v in override.value().filter(list(group_options(key)))]
-        elif override.is_sweep_override():
-            out += [f"{element}={v}" for v in override.sweep_string_iterator()]
-        else:
-            out.append(f"{element}={override.get_value_element_as_str()}")
-    if not out:
-        raise ConfigError(f"{label} has no values")
-    return out
-
-
-# a whole number short enough for int() (which refuses 4,300 digits and more) and for a 32-bit seed
-_WHOLE = re.compile(r"[0-9]{1,10}")
-
-
-def _seed(value: Any) -> int | None:
-    """A seed from a YAML value or an override's text; None when it is not a whole number."""
-    if isinstance(value, str) and _WHOLE.fullmatch(value.strip()):
-        value = int(value)
-    if isinstance(value, int) and not isinstance(value, bool) and 0 <= value <= MAX_SEED:
-        return value
-    return None
-
-
-def _seeds(value: Any) -> list[int]:
-    """Seeds from a list, a number or a Hydra sweep value such as "range(0,3)" or "1,2"."""
-    if isinstance(value, list):
-        raw = value
-    elif isinstance(value, (str, int)) and not isinstance(value, bool):
-        raw = [v.split("=", 1)[1] for v in _axis_values("seed", value, "seeds")]
-    else:
-        raw = [value]
-    seeds = [_seed(v) for v in raw]
-    if not seeds or None in seeds:
-        raise ConfigError(f"seeds must be whole numbers from 0 to {MAX_SEED}, got {value!r}")
-    return list(dict.fromkeys(s for s in seeds if s is not None))
-
-
-def _axes(spec: SweepSpec, cli: Sequence[str]) -> tuple[list[str], dict[str, list[str]], list[int]]:
-    """Base overrides, axes and seeds; a CLI override replaces the axis of its key."""
-    base, grid, seeds = list(spec.base), dict(spec.grid), spec.seeds
-    for override in parse_overrides(cli):
-        check_override(override, allow_sweep=True)
-        key = override.get_key_element()
-        if key == "seed":
-            seeds = override.get_value_string()
-        elif key in grid or override.is_sweep_override():
-            grid[key] = override.get_value_string()
-        else:
-            base.append(override.input_line or "")
-    for key in grid:
-        if key in ("seed", "mixture.tasks"):
-            raise ConfigError(f"grid axis '{key}': use the sweep's `seeds:` or `mixtures:` instead")
-    for override in parse_overrides(base):
-        check_override(override)
-    return base, {k: _axis_values(k, v) for k, v in grid.items()}, _seeds(seeds)
+    def only(self, runs: list[PlannedRun]) -> Plan:
+        """The same sweep with only these runs."""
+        return Plan(self.sweep, runs)
 
 
 def _strip(overrides: Iterable[str], *prefixes: str) -> list[str]:
@@ -299,7 +208,7 @@ def expand(spec: SweepSpec, overrides: Sequence[str] = ()) -> Plan:
     Returns:
         The plan: grid runs that pass the filters, then the baselines and base-model rows added.
     """
-    base, axes, seeds = _axes(spec, overrides)
+    base, axes, seeds = sweep_axes(spec, overrides)
     check_filters(spec.include + spec.exclude, axes)
     task_sets: list[tuple[str, ...] | None] = [None]
     if spec.mixtures is not None:
@@ -316,12 +225,20 @@ def expand(spec: SweepSpec, overrides: Sequence[str] = ()) -> Plan:
             if matches(run, spec.include, default=True) and not matches(run, spec.exclude, default=False):
                 planner.check(run)
                 planner.add(run)
-    if spec.baselines:
-        planner.add_baselines()
-    if spec.base_model and planner.runs:
-        planner.add_base_models()
     if not planner.runs:
         raise ConfigError(f"sweep '{spec.name}' plans no runs: its grid or filters leave nothing")
+    if all(run.role == "base" for run in planner.runs.values()):
+        raise ConfigError(
+            f"sweep '{spec.name}' trains nothing: give it `mixtures:`, or mixture.tasks=[...] in `base:` "
+            "(to score a model alone, use `mixft run model=NAME`)"
+        )
+    if spec.baselines:
+        planner.add_baselines()
+    if spec.base_model:
+        planner.add_base_models()
+    for run in planner.runs.values():
+        if run.config.data.samples:  # before any run starts, not in each run's process
+            check_sample_tasks(used_tasks(run.config))
     return Plan(spec.name, sorted(planner.runs.values(), key=_order))
 
 

@@ -50,7 +50,8 @@ def normalize(text: str) -> str:
     return text.strip(_EDGE)
 
 
-def _key(text: str) -> str:
+def label_key(text: str) -> str:
+    """How labels are compared: `normalize`d, with optional spaces around "|" dropped."""
     # Spaces around "|" are optional in topic labels: "fed|central banks" is "Fed | Central Banks".
     return _PIPE.sub("|", normalize(text))
 
@@ -83,11 +84,11 @@ def parse_label(output: str, labels: Sequence[str]) -> str | None:
     Raises:
         ValueError: A label is empty after normalisation.
     """
-    by_key = {_key(label): label for label in reversed(labels)}  # reversed: the first spelling wins
+    by_key = {label_key(label): label for label in reversed(labels)}  # reversed: the first spelling wins
     if "" in by_key:
         raise ValueError(f"a label is empty after normalisation: {list(labels)}")
-    text = _key(output)
-    for candidate in (text, _key(output.strip().split("\n", 1)[0])):
+    text = label_key(output)
+    for candidate in (text, label_key(output.strip().split("\n", 1)[0])):
         if candidate in by_key:
             return by_key[candidate]
     for key in sorted(by_key, key=len, reverse=True):
@@ -211,38 +212,3 @@ def numeric_metrics(
     hits = sum(numeric_match(p, g, rel_tol) for p, g in zip(preds, golds, strict=True))
     n = len(golds)
     return {"numeric_accuracy": hits / n, "invalid_rate": sum(p is None for p in preds) / n, "n": n}
-
-
-def score_example(
-    output: str, gold: str, kind: str, labels: Sequence[str], rel_tol: float = 0.01
-) -> dict[str, Any]:
-    """Parse one model output and say whether it is correct.
-
-    Args:
-        output: Raw generated text.
-        gold: The gold answer as text: a label, or a number such as "1,234" or "12.5%". A numeric_qa
-            gold without a number (say "yes") must be named by the output, as `parse_label` reads it.
-        kind: "classification" or "numeric_qa".
-        labels: The task's labels (classification only).
-        rel_tol: Relative tolerance for numeric answers.
-
-    Returns:
-        {"prediction": the label, number or None, "correct": bool}.
-
-    Raises:
-        ValueError: Unknown kind, or a classification gold that is not one of the labels.
-    """
-    if kind == "classification":
-        gold_label = parse_label(gold, labels)
-        if gold_label is None or _key(gold_label) != _key(gold):
-            raise ValueError(f"gold {gold!r} is not one of the labels {list(labels)}")
-        prediction: Any = parse_label(output, labels)
-        return {"prediction": prediction, "correct": prediction == gold_label}
-    if kind == "numeric_qa":
-        gold_number = parse_number(gold)
-        if gold_number is None:
-            prediction = parse_label(output, [gold])
-            return {"prediction": prediction, "correct": prediction is not None}
-        prediction = parse_number(output)
-        return {"prediction": prediction, "correct": numeric_match(prediction, gold_number, rel_tol)}
-    raise ValueError(f"unknown task kind {kind!r}: expected 'classification' or 'numeric_qa'")

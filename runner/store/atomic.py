@@ -1,4 +1,4 @@
-"""Atomic writes: a crash leaves the old file or the new one, never half of one.
+"""Atomic writes (a crash leaves the old file or the new one, never half of one), and JSON reads.
 
 run: mixft data stats smoke    (cache entries appear whole or not at all)
 """
@@ -80,3 +80,13 @@ def create_json(path: Path, data: Any) -> bool:
         return False
     finally:
         Path(tmp).unlink(missing_ok=True)
+
+
+def read_json(path: Path) -> dict[str, Any] | None:
+    """A JSON object file's content; None when missing, unreadable (a torn write from an older crash)
+    or not an object (every JSON file of the store holds one)."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    return data if isinstance(data, dict) else None

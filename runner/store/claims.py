@@ -17,8 +17,7 @@ import uuid
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.store.atomic import write_json
-from mixft.runner.store.rundir import read_json
+from mixft.runner.store.atomic import read_json, write_json
 
 HEARTBEAT_S = 10.0  # how often a holder refreshes its claim
 STALE_S = 60.0  # a claim not refreshed for this long belongs to a dead holder

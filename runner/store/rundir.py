@@ -2,76 +2,42 @@
 
 run: mixft run model=tiny data.samples=true mixture.tasks=[fpb]    then look in the printed run dir
 
-    config.yaml     resolved config (secrets redacted)       overrides.yaml  the overrides that built it
-    run.json        id, role, sweeps that planned it          status.json     state machine, attempts, errors
-    manifest.json   the data mix                              metrics.json    training and eval metrics
-    predictions/    one jsonl per eval task                   train.log       one JSON line per trainer log
-    checkpoints/    resume points                             model/          the final weights (or adapter)
+    config.yaml     resolved config                          overrides.yaml  the overrides that built it
+    run.json        id, summary, sweeps that planned it      status.json     state machine, attempts, errors
+    manifest.json   the data mix                             metrics.json    training and eval metrics
+    predictions/    one jsonl per eval task                  train.log       one JSON line per trainer log
+    progress.json   total optimizer steps                    run.log         the run process's output
+    checkpoints/    resume points                            model/          the final weights (or adapter)
+    wandb/          W&B files                                slurm.json      the SLURM job that runs it
+    claim.json      who runs it now (store/claims.py)
 
-Every file is written atomically; status moves pending -> running -> done | failed | interrupted, and
-failed or interrupted runs go back to running on their next attempt.
+This module owns every name above: other code asks it for a path or calls its readers and writers.
+Every file is written atomically.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
-import re
 import time
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from mixft.runner.config.run import summary
 from mixft.runner.config.schema import Config
+from mixft.runner.config.secrets import refuse_secrets
+from mixft.runner.config.yamlio import load_yaml
 from mixft.runner.errors import ConfigError
-from mixft.runner.store.atomic import create_json, write_json, write_text
+from mixft.runner.store.atomic import read_json, write_json, write_text
+from mixft.runner.store.status import create_pending, now
 
-STATES = ("pending", "running", "done", "failed", "interrupted")
-NEXT = {
-    "pending": {"running"},
-    "running": {"done", "failed", "interrupted"},
-    "failed": {"running"},
-    "interrupted": {"running", "failed"},
-    "done": set(),
-}
-# hub_token, api_key, password ... but not max_new_tokens or n_tokens
-SECRET_NAME = re.compile(r"(^|_)(token|key|apikey|secret|password|passwd|credentials?)$", re.IGNORECASE)
-REDACTED = "***"
-ERROR_TAIL = 4000  # characters of a traceback kept per attempt
-
-
-def redact(value: Any, name: str = "") -> Any:
-    """Replace values whose key looks like a secret (…_token, …_key, password, …) by '***'."""
-    if isinstance(value, dict):
-        return {k: redact(v, str(k)) for k, v in value.items()}
-    if isinstance(value, list):
-        return [redact(v, name) for v in value]
-    return REDACTED if SECRET_NAME.search(name) and value not in (None, "") else value
-
-
-def secret_keys(value: Any, path: str = "") -> list[str]:
-    """Dotted paths of secret-looking keys that hold a value, at any depth (see `redact`)."""
-    if isinstance(value, dict):
-        return [hit for k, v in value.items() for hit in secret_keys(v, f"{path}.{k}".lstrip("."))]
-    if isinstance(value, list):
-        return [hit for v in value for hit in secret_keys(v, path)]
-    name = path.rsplit(".", 1)[-1]
-    return [path] if SECRET_NAME.search(name) and value not in (None, "") else []
-
-
-def redact_overrides(overrides: list[str]) -> list[str]:
-    """Overrides with secret-looking keys' values replaced by '***'."""
-    out = []
-    for text in overrides:
-        key, sep, _ = text.partition("=")
-        out.append(f"{key}={REDACTED}" if sep and SECRET_NAME.search(key.split(".")[-1]) else text)
-    return out
-
-
-def now() -> str:
-    """UTC timestamp, ISO 8601 to the second."""
-    return time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+CONFIG, OVERRIDES, META, STATUS = "config.yaml", "overrides.yaml", "run.json", "status.json"
+MANIFEST, METRICS, PROGRESS, SLURM = "manifest.json", "metrics.json", "progress.json", "slurm.json"
+TRAIN_LOG, RUN_LOG, PREDICTIONS = "train.log", "run.log", "predictions"
+CHECKPOINTS, MODEL, WANDB = "checkpoints", "model", "wandb"
 
 
 def write_run_files(
@@ -81,71 +47,153 @@ def write_run_files(
 
     Raises:
         ConfigError: when the config holds a secret-looking key at any depth (say a token inside a
-            dict-valued override): overrides.yaml must rebuild the run, so it could not be redacted.
+            dict-valued override): nothing of it may persist, and overrides.yaml must rebuild the run.
     """
-    hidden = secret_keys(dataclasses.asdict(cfg))
-    if hidden:
-        raise ConfigError(
-            f"'{hidden[0]}' looks like a secret: pass tokens through the environment (HF_TOKEN, "
-            "WANDB_API_KEY), never in overrides or configs, which are saved with the run"
-        )
+    plain = dataclasses.asdict(cfg)
+    refuse_secrets(plain)
     folder.mkdir(parents=True, exist_ok=True)
-    write_text(folder / "config.yaml", yaml.safe_dump(redact(dataclasses.asdict(cfg)), sort_keys=False))
-    write_text(folder / "overrides.yaml", yaml.safe_dump(redact_overrides(list(overrides))))
-    meta = {"id": run_id, "role": role, "created": now()} | (read_json(folder / "run.json") or {})
-    meta |= {
-        "sweeps": meta.get("sweeps") if isinstance(meta.get("sweeps"), list) else [],  # corrupt: anew
-        "model": cfg.model.name,
-        "tasks": list(cfg.mixture.tasks),
-        "regularizer": cfg.regularizer.name,
-        "seed": cfg.seed,
-    }
+    write_text(folder / CONFIG, yaml.safe_dump(plain, sort_keys=False))
+    write_text(folder / OVERRIDES, yaml.safe_dump(list(overrides)))
+    meta = {"id": run_id, "created": now()} | (read_json(folder / META) or {})
+    sweeps = meta.get("sweeps")
+    meta |= {"sweeps": sweeps if isinstance(sweeps, list) else []}  # a corrupt record: anew
+    meta |= summary(cfg, role)
     if sweep and sweep not in meta["sweeps"]:
         meta["sweeps"].append(sweep)
-    write_json(folder / "run.json", meta)
-    # never over a status another process wrote meanwhile (two sweeps starting together)
-    create_json(folder / "status.json", {"state": "pending", "attempts": 0, "updated": now(), "history": []})
+    write_json(folder / META, meta)
+    create_pending(folder)  # never over a status another process wrote meanwhile (two sweeps at once)
 
 
-def read_json(path: Path) -> dict[str, Any] | None:
-    """A JSON object file's content; None when missing, unreadable (a torn write from an older crash)
-    or not an object (every file of the store holds one)."""
+def read_overrides(folder: Path) -> list[str]:
+    """The overrides that rebuild the run (overrides.yaml).
+
+    Raises:
+        ConfigError: the run was never planned here (no overrides.yaml).
+    """
+    path = folder / OVERRIDES
+    if not path.exists():
+        raise ConfigError(f"run {folder.name}: no {path}; plan or prepare the run first")
+    return [str(o) for o in load_yaml(path) or []]
+
+
+def read_config(folder: Path) -> dict[str, Any]:
+    """The resolved config as saved (config.yaml), as nested dicts.
+
+    Raises:
+        ConfigError: missing or not a mapping (a run dir lost or torn).
+    """
+    config = load_yaml(folder / CONFIG)
+    if not isinstance(config, dict):
+        raise ConfigError(f"{folder / CONFIG}: not a run config")
+    return config
+
+
+def read_meta(folder: Path) -> dict[str, Any]:
+    """run.json: id, created, sweeps, and the run's summary (model, tasks, regularizer, seed, role)."""
+    return read_json(folder / META) or {}
+
+
+def write_manifest(folder: Path, manifest: dict[str, Any]) -> None:
+    """The data mix of the run (see data/build.py)."""
+    write_json(folder / MANIFEST, manifest)
+
+
+def read_manifest(folder: Path) -> dict[str, Any] | None:
+    """The run's data manifest; None before its data was built."""
+    return read_json(folder / MANIFEST)
+
+
+def write_metrics(folder: Path, metrics: dict[str, float]) -> None:
+    """Training and evaluation metrics of the finished run."""
+    write_json(folder / METRICS, metrics)
+
+
+def read_metrics(folder: Path) -> dict[str, Any]:
+    """metrics.json; empty when the run has none (not done, or torn)."""
+    return read_json(folder / METRICS) or {}
+
+
+def predictions_dir(folder: Path) -> Path:
+    """Folder of the per-example predictions, one <task>.jsonl each."""
+    return folder / PREDICTIONS
+
+
+def write_predictions(folder: Path, task: str, rows: list[dict[str, Any]]) -> None:
+    """What the model said for each eval example of one task, one JSON object per line."""
+    write_text(predictions_dir(folder) / f"{task}.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+
+
+@functools.lru_cache(maxsize=512)  # a baseline's file is read once, not once per mixture it pairs with
+def _jsonl(path: Path, version: tuple[int, int]) -> list[dict[str, Any]] | None:
     try:
-        data = json.loads(path.read_text(encoding="utf-8"))
+        text = path.read_text(encoding="utf-8")
+        return [json.loads(line) for line in text.splitlines() if line.strip()]
     except (OSError, ValueError):
         return None
-    return data if isinstance(data, dict) else None
 
 
-def read_status(folder: Path) -> dict[str, Any]:
-    """status.json; a missing file reads as pending, an unreadable one as interrupted (so it resumes).
-
-    Unreadable: not JSON (cut off, zeroed by a crash), or JSON without a known state.
-    """
-    path = folder / "status.json"
-    status = read_json(path)
-    if status is not None and status.get("state") in STATES:
-        return status
-    if status is None and not path.exists():
-        return {"state": "pending", "attempts": 0, "history": []}
-    return {"state": "interrupted", "attempts": 0, "error": "status.json was unreadable", "history": []}
+def read_predictions(folder: Path, task: str) -> list[dict[str, Any]] | None:
+    """The rows of predictions/<task>.jsonl; None when missing or unreadable."""
+    path = predictions_dir(folder) / f"{task}.jsonl"
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _jsonl(path, (stat.st_mtime_ns, stat.st_size))  # a rewritten file is read again
 
 
-def set_state(folder: Path, state: str, error: str | None = None) -> dict[str, Any]:
-    """Move the run to `state`, recording time, attempt count and the error tail of failed attempts."""
-    status = read_status(folder)
-    if state not in NEXT[status["state"]]:
-        raise ConfigError(f"run {folder.name} is {status['state']}; it cannot become {state}")
-    status["state"], status["updated"] = state, now()
-    if state == "running":
-        status["attempts"] = status.get("attempts", 0) + 1
-        status["started"] = status["updated"]
-        status.pop("error", None)
-    else:
-        status["finished"] = status["updated"]
-        entry = {"attempt": status.get("attempts", 0), "state": state, "at": status["updated"]}
-        if error:
-            status["error"] = entry["error"] = error[-ERROR_TAIL:]
-        status.setdefault("history", []).append(entry)
-    write_json(folder / "status.json", status)
-    return status
+def append_train_log(folder: Path, entry: dict[str, Any]) -> None:
+    """One trainer log as a JSON line (appended, so it survives a run that dies)."""
+    with (folder / TRAIN_LOG).open("a", encoding="utf-8") as handle:
+        handle.write(json.dumps(entry) + "\n")
+
+
+def write_progress(folder: Path, max_steps: int) -> None:
+    """The total optimizer steps `mixft status` measures progress against."""
+    write_json(folder / PROGRESS, {"max_steps": max_steps})
+
+
+def read_progress(folder: Path) -> tuple[float, float] | None:
+    """(last logged step, total steps) of a training run; None when unknown or unreadable."""
+    log, total = folder / TRAIN_LOG, (read_json(folder / PROGRESS) or {}).get("max_steps")
+    if not log.exists() or not total:
+        return None
+    lines = log.read_text(encoding="utf-8").strip().splitlines()
+    try:
+        step = json.loads(lines[-1])["step"] if lines else 0
+    except (ValueError, KeyError, TypeError):  # a line cut off by a kill
+        return None
+    if not isinstance(step, int | float) or not isinstance(total, int | float):  # corrupt files
+        return None
+    return step, total
+
+
+def write_slurm_job(folder: Path, job_id: str) -> None:
+    """The SLURM job that runs this run."""
+    write_json(folder / SLURM, {"job_id": job_id, "submitted": time.time()})
+
+
+def read_slurm_job(folder: Path) -> str | None:
+    """The SLURM job id this run was submitted as, if any."""
+    record = read_json(folder / SLURM)
+    return str(record["job_id"]) if record and "job_id" in record else None
+
+
+def checkpoints_dir(folder: Path) -> Path:
+    """Where the trainer writes resume points."""
+    return folder / CHECKPOINTS
+
+
+def model_dir(folder: Path) -> Path:
+    """The final weights (or adapter) of a trained run."""
+    return folder / MODEL
+
+
+def wandb_dir(folder: Path) -> Path:
+    """Where W&B writes the run's files (offline runs wait there for `mixft sync`)."""
+    return folder / WANDB
+
+
+def run_log(folder: Path) -> Path:
+    """The run process's stdout and stderr."""
+    return folder / RUN_LOG

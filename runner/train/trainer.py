@@ -5,16 +5,15 @@ run: mixft run model=tiny data.samples=true mixture.tasks=[fpb]
 
 from __future__ import annotations
 
-import json
 import logging
 import shutil
-import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mixft.runner.config.schema import Config
-from mixft.runner.store.atomic import write_json
+from mixft.runner.store import rundir
+from mixft.runner.train.checkpoints import last_checkpoint
 from mixft.runner.train.models import load_model
 from mixft.runner.train.trl_adapter import lora_config, quantization_config, to_sft_config
 
@@ -29,24 +28,23 @@ class Trained:
     resumed_from_step: int
 
 
-def json_log_callback(path: Path) -> Any:
-    """A TrainerCallback appending every trainer log as one JSON line (kept even if the run dies).
+def json_log_callback(folder: Path) -> Any:
+    """A TrainerCallback appending every trainer log to the run's train.log (kept even if the run dies).
 
-    At the start it writes progress.json beside the log: the total steps `mixft status` measures against.
+    At the start it records the total steps `mixft status` measures progress against.
     """
     from transformers import TrainerCallback
 
     class JsonLog(TrainerCallback):
         def on_train_begin(self, args: Any, state: Any, control: Any, **kwargs: Any) -> None:
             if state.is_world_process_zero:
-                write_json(path.parent / "progress.json", {"max_steps": state.max_steps})
+                rundir.write_progress(folder, state.max_steps)
 
         def on_log(
             self, args: Any, state: Any, control: Any, logs: dict | None = None, **kwargs: Any
         ) -> None:
             if logs and state.is_world_process_zero:
-                with path.open("a", encoding="utf-8") as handle:
-                    handle.write(json.dumps({"step": state.global_step, **logs}) + "\n")
+                rundir.append_train_log(folder, {"step": state.global_step, **logs})
 
     return JsonLog()
 
@@ -70,65 +68,6 @@ def stop_at_max_steps() -> Any:
                 raise AlreadyTrained(f"step {state.global_step} of {state.max_steps}")
 
     return StopAtMaxSteps()
-
-
-def last_checkpoint(folder: Path) -> tuple[str | None, int]:
-    """The newest complete checkpoint in `folder` and its step, or (None, 0).
-
-    A checkpoint that is not whole (see `complete`) was cut off mid-save (a kill, a full disk) or
-    mid-copy (a store on a bucket mount synced half-way before a preemption): it is removed, and the
-    one before it is used.
-    """
-    steps = sorted(
-        (
-            int(p.name.rsplit("-", 1)[1])
-            for p in folder.glob("checkpoint-*")
-            if p.name.rsplit("-", 1)[1].isdigit()
-        ),
-        reverse=True,
-    )
-    for step in steps:
-        path = folder / f"checkpoint-{step}"
-        if not complete(path):
-            log.warning("removing incomplete checkpoint %s", path)
-            shutil.rmtree(path, ignore_errors=True)
-            continue
-        return str(path), step
-    return None, 0
-
-
-TORCH_FILES = (".pt", ".pth", ".bin")  # torch.save writes zip archives (central directory last)
-
-
-def complete(path: Path) -> bool:
-    """Whether every file of a checkpoint is whole.
-
-    trainer_state.json parses (the trainer writes it last), every torch file is a zip archive with
-    its central directory (written last), and every .safetensors file holds the bytes its header
-    promises. A save or copy cut off anywhere fails one of these, whatever order files were written in.
-    """
-    try:
-        json.loads((path / "trainer_state.json").read_text(encoding="utf-8"))
-        for file in path.rglob("*"):
-            if file.suffix in TORCH_FILES and not zipfile.is_zipfile(file):
-                return False
-            if file.suffix == ".safetensors" and not _whole_safetensors(file):
-                return False
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):  # unreadable or malformed
-        return False
-    return True
-
-
-def _whole_safetensors(file: Path) -> bool:
-    """The file is 8 bytes of header length, the JSON header, then the tensors it locates."""
-    size = file.stat().st_size
-    with file.open("rb") as handle:
-        length = int.from_bytes(handle.read(8), "little")
-        if size < 8 + length:
-            return False
-        header = json.loads(handle.read(length))
-    ends = [v["data_offsets"][1] for k, v in header.items() if k != "__metadata__"]
-    return size == 8 + length + max(ends, default=0)
 
 
 def _train_rows(cfg: Config, rows: Any) -> Any:
@@ -178,7 +117,8 @@ def _save_final(trainer: Any, tokenizer: Any, run_dir: Path) -> None:
 
     Every process calls save_model (DeepSpeed gathers the shards collectively); the main one renames.
     """
-    staging, final = run_dir / ".model-staging", run_dir / "model"
+    final = rundir.model_dir(run_dir)
+    staging = final.with_name(f".{final.name}-staging")
     if trainer.is_world_process_zero():
         shutil.rmtree(staging, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
@@ -202,9 +142,8 @@ def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str)
     """
     from trl import SFTTrainer
 
-    checkpoints = run_dir / "checkpoints"
-    n_sources = len(cfg.mixture.tasks) + len(cfg.regularizer.sources)
-    args = to_sft_config(cfg, checkpoints, n_sources, report_to)
+    checkpoints = rundir.checkpoints_dir(run_dir)
+    args = to_sft_config(cfg, checkpoints, report_to)
     model = load_model(cfg.model, quantization_config(cfg))
     trainer = SFTTrainer(
         model=model,
@@ -212,7 +151,7 @@ def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str)
         train_dataset=_train_rows(cfg, rows),
         processing_class=tokenizer,
         peft_config=lora_config(cfg),
-        callbacks=[json_log_callback(run_dir / "train.log"), stop_at_max_steps()],
+        callbacks=[json_log_callback(run_dir), stop_at_max_steps()],
     )
     from transformers import PrinterCallback
 

@@ -12,18 +12,11 @@ from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.config.schema import Config, TrainingConfig
+from mixft.runner.config.run import epochs_and_warmup
+from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
 
 DEEPSPEED_PACKAGE = "mixft.conf.accelerate"
-
-
-def epochs_and_warmup(training: TrainingConfig, n_sources: int) -> tuple[float, int]:
-    """Epochs and warm-up steps for a mix of `n_sources` sources (the study: <= 3 -> 3 epochs, else 2 + 10)."""
-    for rule in training.epochs_by_sources:
-        if rule.max_sources is None or n_sources <= rule.max_sources:
-            return rule.num_train_epochs, rule.warmup_steps
-    return training.num_train_epochs, training.warmup_steps
 
 
 def precision_flags(precision: str) -> dict[str, bool]:
@@ -64,20 +57,19 @@ def deepspeed_config(name: str | None, cuda: bool) -> str | None:
     return str(path)
 
 
-def to_sft_config(cfg: Config, output_dir: Path, n_sources: int, report_to: str) -> Any:
+def to_sft_config(cfg: Config, output_dir: Path, report_to: str) -> Any:
     """The `SFTConfig` of a run (checkpoints go to `output_dir`).
 
     Args:
         cfg: The run config.
         output_dir: Where the trainer writes checkpoints.
-        n_sources: Training sources in the mix (tasks and regulariser sources), for the epochs rule.
         report_to: "wandb" or "none", from the run's tracker.
     """
     import torch
     from trl import SFTConfig
 
     t, reg = cfg.training, cfg.regularizer
-    epochs, warmup = epochs_and_warmup(t, n_sources)
+    epochs, warmup = epochs_and_warmup(cfg)
     kwargs: dict[str, Any] = {
         "output_dir": str(output_dir),
         "learning_rate": t.learning_rate,

@@ -62,7 +62,7 @@ def build_store(examples: int) -> int:
     from mixft.runner.paths import run_dir
     from mixft.runner.plan.grid import expand
     from mixft.runner.plan.sweepfile import load_sweep
-    from mixft.runner.store import rundir
+    from mixft.runner.store import status as states
     from mixft.runner.store.atomic import write_json
 
     plan = expand(load_sweep("cocktail_paper"))
@@ -85,8 +85,8 @@ def build_store(examples: int) -> int:
             )
             files += 1
         write_json(folder / "metrics.json", metrics)
-        rundir.set_state(folder, "running")
-        rundir.set_state(folder, "done")
+        states.set_state(folder, "running")
+        states.set_state(folder, "done")
     return files
 
 

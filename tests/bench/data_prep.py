@@ -26,7 +26,7 @@ def main() -> None:
     from mixft.runner.config.load import load_config
     from mixft.runner.config.run import resolve
     from mixft.runner.data.build import build_training_set
-    from mixft.runner.train.models import load_tokenizer
+    from mixft.runner.data.tokenizer import load_tokenizer
 
     base = [
         "data.samples=true",

@@ -2,7 +2,7 @@
 
 run: make bench    (or: python tests/bench/eval_speed.py --batch-size 32 --threads 1)
 
-The same 128 eval prompts of fpb (sample suite) go through `evaluate.generate` on the tiny model at
+The same 128 eval prompts of fpb (sample suite) go through `evaluate.generation.generate` on the tiny model at
 batch size 1 (the baseline: what a loop over examples costs) and at the batch size given; each is
 timed 3 times after a warm-up call and the median is kept. The untrained tiny model never writes its
 end token, so every prompt gets the full answer budget at both batch sizes. Target: >= 5x faster.
@@ -35,8 +35,10 @@ def main() -> None:
     from transformers import AutoModelForCausalLM
 
     from mixft.runner.config.load import load_config
-    from mixft.runner.evaluate.evaluator import eval_examples, generate
-    from mixft.runner.train.models import ensure_tiny_model, load_tokenizer
+    from mixft.runner.data.tokenizer import load_tokenizer
+    from mixft.runner.evaluate.evaluator import eval_examples
+    from mixft.runner.evaluate.generation import generate
+    from mixft.runner.train.models import ensure_tiny_model
 
     torch.set_num_threads(args.threads)
     cfg = load_config(

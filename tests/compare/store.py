@@ -12,7 +12,7 @@ from mixft.runner.execute.sweep import record
 from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import PlannedRun, expand
 from mixft.runner.plan.sweepfile import load_sweep
-from mixft.runner.store import rundir
+from mixft.runner.store import status as states
 from mixft.runner.store.atomic import write_json
 
 N = 60  # eval rows per task
@@ -70,14 +70,14 @@ def finish(run: PlannedRun, outcome: dict[str, np.ndarray]) -> None:
         name = "accuracy" if task in LABELS else "numeric_accuracy"
         metrics[f"eval/{task}/{name}"] = float(np.mean(correct))
     write_json(folder / "metrics.json", metrics)
-    rundir.set_state(folder, "running")
-    rundir.set_state(folder, "done")
+    states.set_state(folder, "running")
+    states.set_state(folder, "done")
 
 
 def fail(run: PlannedRun, error: str) -> None:
     folder = run_dir(run.id)
-    rundir.set_state(folder, "running")
-    rundir.set_state(folder, "failed", error)
+    states.set_state(folder, "running")
+    states.set_state(folder, "failed", error)
 
 
 def build(tmp_path: Path, outcomes: Outcomes, sweep: str = SWEEP) -> list[PlannedRun]:

@@ -9,7 +9,8 @@ from pathlib import Path
 import pytest
 
 from mixft.runner.paths import run_dir, store_root
-from mixft.runner.tracking.tracker import offline_runs, tracking_config
+from mixft.runner.tracking.sync import offline_runs
+from mixft.runner.tracking.tracker import tracking_config
 from tests.compare import store
 from tests.compare.test_compare import outcome
 from tests.unit.helpers import assert_usage_error, invoke

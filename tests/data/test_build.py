@@ -17,7 +17,8 @@ from mixft.runner.data.build import build_training_set
 from mixft.runner.data.format import to_examples
 from mixft.runner.data.samples import SAMPLE_TASKS
 from mixft.runner.data.sources import load_split
-from mixft.runner.train.models import load_tokenizer
+from mixft.runner.data.tokenizer import load_tokenizer
+from mixft.runner.paths import token_cache_root
 
 MIX = ["data.samples=true", "mixture.tasks=[fpb,headline]", "regularizer=math", "seed=3"]
 
@@ -89,7 +90,7 @@ def test_the_mix_is_the_same_in_another_process(tokenizer, tmp_path):
     here = digest(build_training_set(resolve(load_config(MIX)), tokenizer).rows)
     code = (
         "import hashlib, json\nfrom mixft.runner.config.load import load_config\nfrom mixft.runner.config.run import resolve\n"
-        "from mixft.runner.train.models import load_tokenizer\nfrom mixft.runner.data.build import build_training_set\n"
+        "from mixft.runner.data.tokenizer import load_tokenizer\nfrom mixft.runner.data.build import build_training_set\n"
         f"cfg = resolve(load_config({MIX!r}))\nrows = build_training_set(cfg, load_tokenizer(cfg.model)).rows\n"
         "ids = [[list(x) for x in rows['input_ids']], list(rows['source'])]\n"
         "print(hashlib.sha256(json.dumps(ids).encode()).hexdigest())\n"
@@ -136,7 +137,7 @@ def test_a_crash_while_writing_leaves_no_entry(tokenizer, monkeypatch):
     with pytest.raises(KeyboardInterrupt):
         build_training_set(cfg, tokenizer)
     monkeypatch.undo()
-    entries = list((cache_module.store_root() / "cache" / "tokens").glob("twitter_sa-*"))
+    entries = list(token_cache_root().glob("twitter_sa-*"))
     assert all(not p.name.startswith(".") for p in entries) and not entries
     rebuilt = build_training_set(cfg, tokenizer)
     assert rebuilt.cache_hits == 0 and len(rebuilt.rows) == 256
@@ -148,7 +149,7 @@ def test_cache_keys_are_stable_across_processes(tokenizer):
     key = cache_module.cache_key(raw, cfg.task["fpb"], tokenizer, 256, 0, 100)
     code = (
         "from mixft.runner.config.load import load_config\nfrom mixft.runner.data.sources import load_split\n"
-        "from mixft.runner.data.cache import cache_key\nfrom mixft.runner.train.models import load_tokenizer\n"
+        "from mixft.runner.data.cache import cache_key\nfrom mixft.runner.data.tokenizer import load_tokenizer\n"
         "cfg = load_config(['data.samples=true'])\nraw = load_split(cfg.task['fpb'], 'train', cfg.data)\n"
         "print(cache_key(raw, cfg.task['fpb'], load_tokenizer(cfg.model), 256, 0, 100))\n"
     )

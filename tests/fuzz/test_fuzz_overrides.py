@@ -11,12 +11,14 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from mixft.runner.config.load import load_config, parse_overrides
-from mixft.runner.config.run import resolve, run_id
+from mixft.runner.config.load import load_config
+from mixft.runner.config.overrides import parse_overrides
+from mixft.runner.config.run import resolve
 from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan.grid import expand
 from mixft.runner.plan.sweepfile import load_sweep
+from mixft.runner.store.identity import run_id
 from tests.fuzz.common import cli, config_error_or
 from tests.fuzz.strategies import junk_text, override_lists, overrides
 

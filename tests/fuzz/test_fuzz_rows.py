@@ -23,7 +23,8 @@ from mixft.runner.config.load import load_config
 from mixft.runner.data.format import to_example, to_examples
 from mixft.runner.data.sources import read_local
 from mixft.runner.errors import ConfigError
-from mixft.runner.scoring.metrics import normalize, numeric_match, parse_label, parse_number, score_example
+from mixft.runner.scoring.metrics import normalize, numeric_match, parse_label, parse_number
+from mixft.runner.scoring.scorers import score_example
 from tests.fuzz.common import assert_one_line, cli, config_error_or, no_hang
 from tests.fuzz.strategies import identifiers, one_in
 

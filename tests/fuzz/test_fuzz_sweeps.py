@@ -20,12 +20,14 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from mixft.runner.config.load import load_config
-from mixft.runner.config.run import resolve, run_id, targets
+from mixft.runner.config.run import resolve, targets
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan import sweepfile
 from mixft.runner.plan.filters import FIELDS, check_filters, matches, parse_only
+from mixft.runner.plan.generators import generate_sets
 from mixft.runner.plan.grid import expand
 from mixft.runner.plan.sweepfile import MixtureGrid, SweepSpec, load_sweep
+from mixft.runner.store.identity import run_id
 from tests.fuzz.common import cli, config_error_or
 from tests.fuzz.strategies import (
     CHOICE_GROUPS,
@@ -234,7 +236,7 @@ def test_mixft_plan_exits_0_or_2(sweep_file, text):
 )
 def test_generators_make_sets_or_fail_in_one_line(tasks, generators_, sets):
     grid = MixtureGrid(tasks=tasks, generators=generators_, sets=sets)
-    out = config_error_or(lambda: sweepfile.generate_sets(grid, known=TASKS))
+    out = config_error_or(lambda: generate_sets(grid, known=TASKS))
     if isinstance(out, ConfigError):
         return
     assert len(out) <= FUZZ_MAX_RUNS
@@ -332,7 +334,7 @@ def test_subsets_of_many_tasks_are_counted_before_they_are_made():
     # subsets(20) of 40 tasks is 137,846,528,820 sets: list(combinations(...)) ate all memory
     grid = MixtureGrid(tasks=[f"t{i}" for i in range(40)], generators=["subsets(20)"])
     with pytest.raises(ConfigError, match="137,846,528,820 task sets"):
-        sweepfile.generate_sets(grid)
+        generate_sets(grid)
     # in a sweep the unknown names are refused first, naming the key
     with pytest.raises(ConfigError, match="unknown task in mixtures.tasks 't0'"):
         expand(spec(mixtures=grid))
@@ -348,7 +350,7 @@ def test_subsets_of_many_tasks_are_counted_before_they_are_made():
 )
 def test_huge_subset_sizes_are_refused(generator, fragment):
     with pytest.raises(ConfigError, match=re.escape(fragment)):
-        sweepfile.generate_sets(MixtureGrid(tasks=["fpb", "headline"], generators=[generator]))
+        generate_sets(MixtureGrid(tasks=["fpb", "headline"], generators=[generator]))
 
 
 @pytest.mark.parametrize(

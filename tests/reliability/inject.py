@@ -109,7 +109,7 @@ def main(argv: list[str]) -> int:
     """Record the sweep like `mixft sweep`, then run the chosen runs, two at a time."""
     import importlib
 
-    from mixft.runner.execute.executors.local import PRELOAD
+    from mixft.runner.execute.executors.processes import PRELOAD
     from mixft.runner.execute.sweep import record
     from mixft.runner.plan.grid import expand
     from mixft.runner.plan.sweepfile import load_sweep

@@ -23,10 +23,13 @@ from typer.testing import CliRunner
 from mixft.cli.main import MixftGroup
 from mixft.cli.sync import sync_command
 from mixft.runner.config.load import load_config
-from mixft.runner.config.run import resolve, role_of, run_id
+from mixft.runner.config.run import resolve, role_of
 from mixft.runner.paths import run_dir
-from mixft.runner.tracking import tracker as tracking
-from mixft.runner.tracking.tracker import make_tracker, offline_runs
+from mixft.runner.store.identity import run_id
+from mixft.runner.tracking import sync as syncing
+from mixft.runner.tracking import wandb_init
+from mixft.runner.tracking.sync import offline_runs
+from mixft.runner.tracking.tracker import make_tracker
 from tests.reliability.store import BASE, env_for, mixft, run_ids, write_sweep
 from tests.unit.helpers import assert_usage_error, invoke
 from tests.wandb_log import isolate_wandb, read_offline
@@ -132,7 +135,7 @@ def test_sync_without_a_server_fails_per_run_and_keeps_the_offline_data(outage, 
     for name, value in outage["env"].items():
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("WANDB_MODE", raising=False)
-    monkeypatch.setattr(tracking, "SYNC_TIMEOUT_S", 5.0)  # `wandb sync` retries a refused server
+    monkeypatch.setattr(syncing, "SYNC_TIMEOUT_S", 5.0)  # `wandb sync` retries a refused server
     runs = outage["store"] / "runs"
     logs = {
         p: p.read_bytes()
@@ -178,7 +181,7 @@ def test_a_server_that_accepts_but_never_answers_costs_the_init_timeout(tmp_path
     silent = socket.create_server(("127.0.0.1", 0), backlog=16)  # connects (kernel backlog), no reply
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
     monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{silent.getsockname()[1]}")
-    monkeypatch.setitem(tracking.SETTINGS, "init_timeout", 3.0)
+    monkeypatch.setitem(wandb_init.SETTINGS, "init_timeout", 3.0)
     cfg = resolve(load_config(["tracker=wandb", "tracker.mode=online", "mixture.tasks=[fpb]"]))
     rid = run_id(cfg)
     tracker = make_tracker(cfg, rid, run_dir(rid), role_of(cfg), None)

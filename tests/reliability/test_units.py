@@ -15,18 +15,25 @@ import pytest
 import typer
 
 from mixft.cli.sweep import _finish
+from mixft.runner.config.executors import LocalConfig
 from mixft.runner.config.load import load_config
-from mixft.runner.config.run import resolve, role_of, run_id
+from mixft.runner.config.run import resolve, role_of
+from mixft.runner.config.secrets import secret_paths
 from mixft.runner.errors import ConfigError
-from mixft.runner.execute.executors.local import PRELOAD, Job
+from mixft.runner.execute import states as execute_states
+from mixft.runner.execute.executors.local import Runner
+from mixft.runner.execute.executors.processes import PRELOAD, Job
 from mixft.runner.execute.executors.slots import Slot
-from mixft.runner.execute.sweep import Options, Outcome, Runner, summarise
+from mixft.runner.execute.sweep import Outcome, summarise
 from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Patch, Plan, PlannedRun
 from mixft.runner.store import rundir
+from mixft.runner.store import status as states
 from mixft.runner.store.claims import try_claim
-from mixft.runner.store.status import UNRECORDED, current_status, run_row
-from mixft.runner.tracking import tracker as tracking
+from mixft.runner.store.identity import run_id
+from mixft.runner.store.rows import progress, run_row
+from mixft.runner.store.status import UNRECORDED, current_status, seconds_since
+from mixft.runner.tracking.wandb_init import probe_server
 from mixft.runner.train.trainer import run_loss
 from tests.reliability.store import REPO
 
@@ -51,19 +58,19 @@ def prepared(*overrides: str) -> tuple[str, Path]:
 def test_an_unreadable_status_reads_as_interrupted(text):
     _, folder = prepared()
     (folder / "status.json").write_text(text)
-    status = rundir.read_status(folder)
+    status = states.read_status(folder)
     assert status["state"] == "interrupted" and status["error"] == "status.json was unreadable"
     assert run_row(folder.name)["state"] == "interrupted"
-    assert rundir.set_state(folder, "running")["attempts"] == 1  # and it can run again
+    assert states.set_state(folder, "running")["attempts"] == 1  # and it can run again
 
 
 def test_a_missing_status_reads_as_pending():
-    assert rundir.read_status(Path("/nonexistent/run"))["state"] == "pending"
+    assert states.read_status(Path("/nonexistent/run"))["state"] == "pending"
 
 
 def test_running_without_a_live_holder_shows_as_interrupted():
     _, folder = prepared()
-    rundir.set_state(folder, "running")
+    states.set_state(folder, "running")
     assert current_status(folder, None)["state"] == "interrupted"
     assert run_row(folder.name)["error"] == UNRECORDED
     claim = try_claim(folder)  # a live holder: this process
@@ -85,7 +92,7 @@ def test_corrupt_claim_run_and_progress_files_neither_crash_status_nor_block_the
     claim = try_claim(folder)  # a corrupt claim holds nothing
     assert claim is not None
     try:
-        rundir.set_state(folder, "running")
+        states.set_state(folder, "running")
         (folder / "progress.json").write_text(text)
         (folder / "train.log").write_text(text + "\n")
         row = run_row(rid)
@@ -93,7 +100,7 @@ def test_corrupt_claim_run_and_progress_files_neither_crash_status_nor_block_the
     finally:
         claim.release()
     rundir.write_run_files(folder, run.config, run.overrides, rid, run.role, "units")  # run.json anew
-    assert rundir.read_json(folder / "run.json")["sweeps"] == ["units"]
+    assert rundir.read_meta(folder)["sweeps"] == ["units"]
 
 
 def test_a_secret_nested_in_a_value_is_refused_before_anything_is_written():
@@ -104,7 +111,7 @@ def test_a_secret_nested_in_a_value_is_refused_before_anything_is_written():
     ):
         rundir.write_run_files(run_dir(run.id), run.config, run.overrides, run.id, run.role, None)
     assert not run_dir(run.id).exists()
-    assert rundir.secret_keys({"eval": {"max_new_tokens": 8}, "a": [{"api_key": ""}]}) == []
+    assert secret_paths({"eval": {"max_new_tokens": 8}, "a": [{"api_key": ""}]}) == []
 
 
 def test_the_whole_run_loss_survives_a_resume():
@@ -124,11 +131,11 @@ class FullDisk:
 
 def test_a_state_the_sweep_cannot_write_is_reported_not_raised(monkeypatch):
     rid, folder = prepared()
-    rundir.set_state(folder, "running")
+    states.set_state(folder, "running")
     events: list[tuple[str, str]] = []
-    runner = Runner(Plan("units", [planned()]), [], Options(retries=3), lambda *e: events.append(e))
+    runner = Runner(Plan("units", [planned()]), [], LocalConfig(retries=3), lambda *e: events.append(e))
     runner.active[rid] = Job(rid, Slot("cpu0"))
-    monkeypatch.setattr(rundir, "set_state", FullDisk())
+    monkeypatch.setattr(execute_states, "set_state", FullDisk())
     pending: deque[str] = deque()
     runner._finish(rid, 1, pending)
     [(event, text)] = events
@@ -152,13 +159,13 @@ def test_an_unreachable_wandb_server_is_found_in_seconds(monkeypatch):
     monkeypatch.setenv("WANDB_BASE_URL", "http://127.0.0.1:9")
     started = time.perf_counter()
     with pytest.raises(ConnectionError, match="cannot connect to 127.0.0.1:9"):
-        tracking.probe_server()
+        probe_server()
     assert time.perf_counter() - started < 2
     monkeypatch.setenv("NO_PROXY", "localhost")  # routes nothing through a proxy: still probed
     with pytest.raises(ConnectionError):
-        tracking.probe_server()
+        probe_server()
     monkeypatch.setenv("HTTPS_PROXY", "http://127.0.0.1:9")  # behind a proxy wandb decides
-    tracking.probe_server()
+    probe_server()
 
 
 def test_run_processes_fork_with_the_training_stack_already_imported():
@@ -174,3 +181,23 @@ def test_run_processes_fork_with_the_training_stack_already_imported():
     done = subprocess.run([sys.executable, "-c", code], cwd=REPO, capture_output=True, text=True, timeout=120)
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout.strip().splitlines()[-1].replace("'", '"')) == []
+
+
+@pytest.mark.parametrize(
+    "zone", ["America/New_York", "Australia/Sydney"]
+)  # one keeps summer time on any date
+def test_elapsed_time_and_eta_are_right_in_any_time_zone(zone, monkeypatch):
+    # defect: hand-parsed timestamps put elapsed time and ETA an hour off under daylight-saving time
+    monkeypatch.setenv("TZ", zone)
+    time.tzset()
+    try:
+        started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
+        assert seconds_since(started) == pytest.approx(600, abs=5)
+        rid, folder = prepared()
+        rundir.write_progress(folder, 100)
+        rundir.append_train_log(folder, {"step": 25, "loss": 1.0})
+        fraction, eta = progress(folder, started)
+        assert fraction == 0.25 and eta == pytest.approx(1800, abs=15)  # 600 s for a quarter
+    finally:
+        monkeypatch.undo()
+        time.tzset()

@@ -10,11 +10,13 @@ import pytest
 
 from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve
+from mixft.runner.data.tokenizer import load_tokenizer
 from mixft.runner.errors import ConfigError
 from mixft.runner.evaluate import evaluator as evaluate
-from mixft.runner.evaluate.evaluator import eval_examples, evaluate_run, evaluate_task, generate
-from mixft.runner.scoring.metrics import score_example
-from mixft.runner.train.models import ensure_tiny_model, load_tokenizer
+from mixft.runner.evaluate.evaluator import eval_examples, evaluate_run, evaluate_task
+from mixft.runner.evaluate.generation import generate
+from mixft.runner.scoring.scorers import score_example
+from mixft.runner.train.models import ensure_tiny_model
 
 pytestmark = pytest.mark.smoke
 

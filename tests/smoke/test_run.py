@@ -14,7 +14,7 @@ import pytest
 import yaml
 
 from mixft.runner.execute.entry import execute, prepare
-from mixft.runner.store import rundir
+from mixft.runner.store import status as states
 from tests.unit.helpers import assert_usage_error, invoke
 
 pytestmark = pytest.mark.smoke
@@ -116,15 +116,15 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
         time.sleep(0.1)
     child.send_signal(signal.SIGKILL)
     child.wait()
-    assert rundir.read_status(folder)["state"] == "running"  # killed: it could not say anything
-    from mixft.runner.train.trainer import last_checkpoint
+    assert states.read_status(folder)["state"] == "running"  # killed: it could not say anything
+    from mixft.runner.train.checkpoints import last_checkpoint
 
     _, step = last_checkpoint(folder / "checkpoints")
     assert 10 <= step < 60
     outcome = execute(rid)
     assert outcome.state == "done"
     assert outcome.metrics["train/resumed_from_step"] == step and outcome.metrics["train/steps"] == 60
-    status = rundir.read_status(folder)
+    status = states.read_status(folder)
     assert status["attempts"] == 2 and [h["state"] for h in status["history"]] == ["interrupted", "done"]
 
 

@@ -18,11 +18,14 @@ from typer.testing import CliRunner
 from mixft.cli.main import MixftGroup
 from mixft.cli.sync import sync_command
 from mixft.runner.config.load import load_config
-from mixft.runner.config.run import resolve, role_of, run_id
+from mixft.runner.config.run import resolve, role_of
 from mixft.runner.paths import run_dir, store_root
-from mixft.runner.store import rundir
-from mixft.runner.tracking import tracker as tracking
-from mixft.runner.tracking.tracker import NullTracker, WandbTracker, make_tracker, offline_runs, sync
+from mixft.runner.store import status as states
+from mixft.runner.store.identity import run_id
+from mixft.runner.tracking import sync as syncing
+from mixft.runner.tracking import wandb_init
+from mixft.runner.tracking.sync import offline_runs, sync
+from mixft.runner.tracking.tracker import NullTracker, WandbTracker, make_tracker, tracking_config
 from tests.wandb_log import isolate_wandb, read_offline
 
 pytestmark = pytest.mark.smoke
@@ -134,11 +137,11 @@ def test_the_trainer_callback_logs_into_the_trackers_run():
 
 
 def test_auto_without_credentials_logs_offline_with_one_notice(caplog):
-    caplog.set_level(logging.INFO, logger="mixft.runner.tracking.tracker")
+    caplog.set_level(logging.INFO, logger="mixft.runner.tracking.wandb_init")
     tracker, rid = tracker_for("tracker.mode=auto")
     train_and_finish(tracker)
 
-    notices = [r for r in caplog.records if r.name == "mixft.runner.tracking.tracker"]
+    notices = [r for r in caplog.records if r.name == "mixft.runner.tracking.wandb_init"]
     assert len(notices) == 1, [r.getMessage() for r in notices]
     assert "offline" in notices[0].getMessage() and f"mixft sync {rid}" in notices[0].getMessage()
     assert len(offline_runs(run_dir(rid))) == 1
@@ -147,11 +150,11 @@ def test_auto_without_credentials_logs_offline_with_one_notice(caplog):
 def test_online_that_cannot_connect_falls_back_to_offline(monkeypatch, caplog):
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
     monkeypatch.setenv("WANDB_BASE_URL", UNREACHABLE)
-    monkeypatch.setitem(tracking.SETTINGS, "init_timeout", 3.0)
+    monkeypatch.setitem(wandb_init.SETTINGS, "init_timeout", 3.0)
     tracker, rid = tracker_for("tracker.mode=online")
     train_and_finish(tracker)
 
-    warnings = [r for r in caplog.records if r.name == "mixft.runner.tracking.tracker"]
+    warnings = [r for r in caplog.records if r.name == "mixft.runner.tracking.wandb_init"]
     assert len(warnings) == 1 and "online start failed" in warnings[0].getMessage()
     [folder] = offline_runs(run_dir(rid))
     assert read_offline(folder).summary["eval/fpb/accuracy"] == 0.75
@@ -208,7 +211,8 @@ SECRET_RUN = """
 import sys
 from mixft.runner.config.load import load_config
 from mixft.runner.paths import run_dir
-from mixft.runner.config.run import resolve, role_of, run_id
+from mixft.runner.config.run import resolve, role_of
+from mixft.runner.store.identity import run_id
 from mixft.runner.tracking.tracker import make_tracker
 
 cfg = resolve(load_config(sys.argv[1:-1]))
@@ -242,7 +246,7 @@ def test_tracking_config_drops_secret_looking_keys():
     cfg = resolve(load_config(RUN))
     # overrides cannot carry secrets (refused at load); the guard still holds for configs built in code
     cfg.training.sft_kwargs.update({"api_key": "k", "Password": "p"})
-    config = tracking.tracking_config(cfg, "mixture", None)
+    config = tracking_config(cfg, "mixture", None)
     assert not [k for k in config if k.lower().endswith(("key", "password"))]
     assert config["eval.max_new_tokens"] == cfg.eval.max_new_tokens  # "tokens" is not a secret
     assert config["sweep"] is None and config["role"] == "mixture"
@@ -269,7 +273,7 @@ def two_runs_and_a_dead_server(monkeypatch: pytest.MonkeyPatch) -> list[str]:
         rids.append(rid)
     monkeypatch.setenv("WANDB_API_KEY", "x" * 40)
     monkeypatch.setenv("WANDB_BASE_URL", UNREACHABLE)
-    monkeypatch.setattr(tracking, "SYNC_TIMEOUT_S", 4.0)
+    monkeypatch.setattr(syncing, "SYNC_TIMEOUT_S", 4.0)
     return rids
 
 
@@ -318,7 +322,7 @@ def test_sync_command_stops_waiting_once_the_network_is_down(monkeypatch):
 def test_sync_command_skips_running_runs_and_rejects_bad_input():
     tracker, rid = tracker_for()
     train_and_finish(tracker)
-    rundir.set_state(run_dir(rid), "running")
+    states.set_state(run_dir(rid), "running")
     result = cli(rid)
     assert result.exit_code == 0 and "still running" in result.stdout
 

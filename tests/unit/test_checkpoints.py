@@ -9,7 +9,7 @@ import numpy as np
 import pytest
 from safetensors.numpy import save_file
 
-from mixft.runner.train.trainer import complete, last_checkpoint
+from mixft.runner.train.checkpoints import complete, last_checkpoint
 
 
 def checkpoint(folder, step: int):

@@ -9,7 +9,8 @@ from omegaconf import OmegaConf
 
 from mixft.runner.config.catalog import group_options
 from mixft.runner.config.compose import compose, hydra_compose
-from mixft.runner.config.load import clear_caches, load_config, parse_overrides
+from mixft.runner.config.load import clear_caches, load_config
+from mixft.runner.config.overrides import parse_overrides
 from mixft.runner.config.schema import GROUPS, Config, ModelConfig
 from mixft.runner.errors import ConfigError
 
@@ -30,7 +31,7 @@ CHOICE_GROUPS = [g for g in GROUPS if g != "task"]
 
 def test_groups_offer_the_required_options():
     assert set(group_options("model")) == {"tiny", "phi3_mini", "phi3_small", "llama31_8b", "mistral_7b"}
-    assert set(group_options("task")) == STUDY_TASKS
+    assert set(group_options("task")) >= STUDY_TASKS  # a project may add its own
     assert set(group_options("regularizer")) == {"none", "general", "math", "general_math"}
     assert {"full_paper", "lora", "smoke"} <= set(group_options("training"))
     assert set(group_options("tracker")) == {"wandb", "none"}
@@ -56,7 +57,7 @@ def test_fast_composition_equals_hydra(group, option):
 
 def test_every_task_is_typed_and_complete():
     tasks = load_config([]).task
-    assert set(tasks) == STUDY_TASKS
+    assert set(tasks) >= STUDY_TASKS
     assert tasks["headline"].labels == ["Yes", "No"]  # strings, not YAML booleans
     assert tasks["fpb"].label_map == {"0": "negative", "1": "neutral", "2": "positive"}
     assert tasks["twitter_sa"].label_map == {"0": "Bearish", "1": "Bullish", "2": "Neutral"}
@@ -68,7 +69,7 @@ def test_every_task_is_typed_and_complete():
     assert tasks["open_orca"].pool_ratio == 1.0 and tasks["orca_math"].pool_ratio == 0.5
     for name, task in tasks.items():
         assert task.name == name
-        assert task.source.hf_id
+        assert task.source.hf_id or name not in STUDY_TASKS  # the study's tasks come from the hub
 
 
 def test_models_name_their_hub_ids():
@@ -177,3 +178,37 @@ def test_a_malformed_option_file_names_its_file_and_line(tmp_path, monkeypatch):
     finally:
         monkeypatch.undo()
         clear_caches()
+
+
+def test_a_secret_nested_in_a_value_is_refused_when_the_config_loads():
+    # one rule, checked at composition: a token inside a dict-valued override never reaches a run dir
+    with pytest.raises(
+        ConfigError, match="'training.sft_kwargs.model_init_kwargs.token' looks like a secret"
+    ):
+        load_config(["+training.sft_kwargs.model_init_kwargs={token: canary-0042}"])
+    with pytest.raises(ConfigError, match="looks like a secret"):
+        load_config(["+training.sft_kwargs.hub_token=canary-0042"])
+    assert load_config(["eval.max_new_tokens=4"]).eval.max_new_tokens == 4  # "tokens" is no secret
+
+
+def test_a_tasks_kind_decides_its_metric():
+    with pytest.raises(ConfigError, match=r"metric \(kind classification\) 'numeric_accuracy'"):
+        load_config(["task.fpb.metric=numeric_accuracy"])
+    with pytest.raises(ConfigError, match="unknown value for task 'fpb' kind 'essay'"):
+        load_config(["task.fpb.kind=essay"])
+
+
+def test_typical_sizes_change_the_estimate_and_never_the_run_id():
+    from mixft.runner.config.run import resolve
+    from mixft.runner.plan.cost import run_cost
+    from mixft.runner.plan.hardware import hardware
+    from mixft.runner.store.identity import run_id
+    from mixft.runner.store.measured import StoreStats
+
+    base = ["model=phi3_mini", "training=full_paper", "mixture.tasks=[fpb]"]
+    plain, bigger = (
+        resolve(load_config([*base, *extra])) for extra in ([], ["task.fpb.typical.tokens_per_row=700"])
+    )
+    assert run_id(plain) == run_id(bigger)
+    costs = [run_cost(cfg, "x", StoreStats(), hardware()).tokens for cfg in (plain, bigger)]
+    assert costs[1] == costs[0] * 10  # fpb: 70 tokens a row in its YAML

@@ -11,18 +11,12 @@ import pytest
 
 from mixft.cli.render import COST_KEYS, ROW_KEYS
 from mixft.runner.config.load import load_config
-from mixft.runner.config.run import resolve, run_id
+from mixft.runner.config.run import resolve
 from mixft.runner.errors import ConfigError
-from mixft.runner.plan.cost import (
-    GPU_PEAK_TFLOPS,
-    TYPICAL,
-    StoreStats,
-    eval_flops,
-    hardware,
-    record_stats,
-    run_cost,
-    train_flops,
-)
+from mixft.runner.plan.cost import run_cost
+from mixft.runner.plan.hardware import GPU_PEAK_TFLOPS, eval_flops, hardware, train_flops
+from mixft.runner.store.identity import run_id
+from mixft.runner.store.measured import StoreStats
 from tests.unit.helpers import assert_usage_error, invoke, plan_json
 
 PHI3_MINI = 3_821_079_552  # conf/model/phi3_mini.yaml num_parameters
@@ -53,11 +47,13 @@ def test_a_full_fine_tuning_run_costs_6nd_plus_generation():
     hw = hardware("A100", 0.4)
     cost = run_cost(cfg, run_id(cfg), StoreStats(), hw)
     # cap x typical tokens per row x 3 epochs (<= 3 sources)
-    tokens = 5_000 * TYPICAL["fpb"].tokens_per_row * 3
+    tokens = 5_000 * cfg.task["fpb"].typical.tokens_per_row * 3
     assert (cost.tokens, cost.epochs, cost.tokens_source) == (tokens, 3.0, "estimate")
     assert cost.train_flops == pytest.approx(6 * PHI3_MINI * tokens)
     # scored on fpb and fiqa_sa, 10 examples each: prompt + max_new_tokens, 2N per token
-    per_task = {t: TYPICAL[t].tokens_per_row + cfg.task[t].max_new_tokens for t in ("fpb", "fiqa_sa")}
+    per_task = {
+        t: cfg.task[t].typical.tokens_per_row + cfg.task[t].max_new_tokens for t in ("fpb", "fiqa_sa")
+    }
     assert cost.eval_flops == pytest.approx(2 * PHI3_MINI * 10 * sum(per_task.values()))
     total = cost.train_flops + cost.eval_flops
     assert cost.gpu_hours == pytest.approx(total / (312e12 * 0.4) / 3600)
@@ -78,7 +74,7 @@ def test_regularisers_are_sized_from_the_pool():
     cost = run_cost(cfg, "x", StoreStats(), hardware())
     # pool = fpb's 5,000 rows; open_orca 1.0x, orca_math 0.5x; 3 sources -> 3 epochs
     rows = {"fpb": 5_000, "open_orca": 5_000, "orca_math": 2_500}
-    assert cost.tokens == sum(n * TYPICAL[t].tokens_per_row for t, n in rows.items()) * 3
+    assert cost.tokens == sum(n * cfg.task[t].typical.tokens_per_row for t, n in rows.items()) * 3
 
 
 def test_a_base_run_only_evaluates():
@@ -112,13 +108,13 @@ def test_a_runs_own_manifest_gives_its_exact_tokens(tmp_path):
     cfg = config("training=full_paper", "mixture.tasks=[fpb]")
     rid = run_id(cfg)
     write_run(tmp_path, rid, "phi3_mini", manifest({"fpb": (4_000, 123_456)}))
-    cost = run_cost(cfg, rid, StoreStats.load(tmp_path), hardware())
+    cost = run_cost(cfg, rid, StoreStats.load(tmp_path / "runs"), hardware())
     assert (cost.tokens, cost.tokens_source) == (123_456 * 3, "cache")
 
 
 def test_other_manifests_give_tokens_per_row_and_split_sizes(tmp_path):
     write_run(tmp_path, "aaaaaaaaaaaa", "phi3_mini", manifest({"fpb": (4_000, 200_000)}))
-    stats = StoreStats.load(tmp_path)
+    stats = StoreStats.load(tmp_path / "runs")
     cost = run_cost(config("training=full_paper", "mixture.tasks=[fpb]"), "other", stats, hardware())
     # 4,000 rows measured (below the 5,000 cap), 50 tokens each, 3 epochs
     assert (cost.tokens, cost.tokens_source) == (4_000 * 50 * 3, "cache")
@@ -130,11 +126,13 @@ def test_other_manifests_give_tokens_per_row_and_split_sizes(tmp_path):
     assert llama.tokens_source == "estimate"  # measured with another model's tokenizer
 
 
-def test_recorded_stats_count_as_cache(tmp_path):
+def test_another_runs_manifest_of_every_source_counts_as_cache(tmp_path):
     cfg = config("training=full_paper", "mixture.tasks=[fpb,headline]")
-    assert run_cost(cfg, "x", StoreStats.load(tmp_path), hardware()).tokens_source == "estimate"
-    record_stats(tmp_path, "phi3_mini", manifest({"fpb": (5_000, 300_000), "headline": (10_000, 500_000)}))
-    cost = run_cost(cfg, "x", StoreStats.load(tmp_path), hardware())
+    assert run_cost(cfg, "x", StoreStats.load(tmp_path / "runs"), hardware()).tokens_source == "estimate"
+    write_run(
+        tmp_path, "d" * 12, "phi3_mini", manifest({"fpb": (5_000, 300_000), "headline": (10_000, 500_000)})
+    )
+    cost = run_cost(cfg, "x", StoreStats.load(tmp_path / "runs"), hardware())
     assert (cost.tokens, cost.tokens_source) == ((300_000 + 500_000) * 3, "cache")
 
 
@@ -142,13 +140,15 @@ def test_regulariser_rows_count_as_measured_only_with_the_pools_sizes(tmp_path):
     cfg = config(
         "training=full_paper", "mixture.tasks=[fpb]", "regularizer=general", "mixture.pool=[fpb,headline]"
     )
-    record_stats(tmp_path, "phi3_mini", manifest({"fpb": (4_000, 200_000), "open_orca": (14_000, 7_000_000)}))
-    cost = run_cost(cfg, "x", StoreStats.load(tmp_path), hardware())
+    write_run(
+        tmp_path, "e" * 12, "phi3_mini", manifest({"fpb": (4_000, 200_000), "open_orca": (14_000, 7_000_000)})
+    )
+    cost = run_cost(cfg, "x", StoreStats.load(tmp_path / "runs"), hardware())
     assert cost.tokens_source == "estimate"  # headline's split size (part of the pool) is unknown
     # pool = 4,000 fpb rows + headline's cap of 10,000; open_orca 1.0x = 14,000 rows of 500 tokens
     assert cost.tokens == (4_000 * 50 + 14_000 * 500) * 3
-    record_stats(tmp_path, "phi3_mini", manifest({"headline": (10_000, 800_000)}))
-    assert run_cost(cfg, "x", StoreStats.load(tmp_path), hardware()).tokens_source == "cache"
+    write_run(tmp_path, "f" * 12, "phi3_mini", manifest({"headline": (10_000, 800_000)}))
+    assert run_cost(cfg, "x", StoreStats.load(tmp_path / "runs"), hardware()).tokens_source == "cache"
 
 
 def test_torn_or_foreign_files_in_the_store_are_skipped(tmp_path):
@@ -157,7 +157,7 @@ def test_torn_or_foreign_files_in_the_store_are_skipped(tmp_path):
     (folder / "manifest.json").write_text("{not json")
     (folder / "run.json").write_text(json.dumps({"model": "phi3_mini"}))
     write_run(tmp_path, "cccccccccccc", "phi3_mini", {"version": 0})
-    stats = StoreStats.load(tmp_path)
+    stats = StoreStats.load(tmp_path / "runs")
     assert not stats.runs and not stats.sources
 
 

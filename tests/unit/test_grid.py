@@ -8,10 +8,12 @@ from collections import Counter, defaultdict
 import pytest
 
 from mixft.runner.config.load import load_config
-from mixft.runner.config.run import resolve, run_id
+from mixft.runner.config.run import resolve
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan.grid import expand
 from mixft.runner.plan.sweepfile import MixtureGrid, SweepSpec, load_sweep, packaged_sweeps
+from mixft.runner.store.identity import run_id
+from tests.unit.helpers import assert_usage_error, invoke, plan_json
 
 
 def spec(**fields) -> SweepSpec:
@@ -151,6 +153,8 @@ def test_include_and_exclude_filters():
         ({"mixtures": MixtureGrid(tasks=["fpb", "nope"], generators=["singles"])}, "unknown task"),
         ({"mixtures": MixtureGrid(tasks=["fpb", "fiqa_sa"], generators=["all"])}, "evaluation-only"),
         ({"mixtures": MixtureGrid(tasks=[], generators=["all"])}, "plans no runs"),
+        ({"grid": {"model": "tiny,phi3_mini"}}, "trains nothing"),  # base-model rows alone
+        ({"grid": {"executor.retries": "0,1"}, "mixtures": MixtureGrid(sets=[["fpb"]])}, "one executor"),
         (
             {
                 "base": ["regularizer=general", "regularizer.sources.open_orca=0"],
@@ -181,3 +185,22 @@ def test_only_filters_parse_and_select():
     assert [r.id for r in plan.runs if matches(r, [parse_only(f"id={one}")], default=True)] == [one]
     with pytest.raises(ConfigError, match="FIELD=VALUE"):
         parse_only("role")
+
+
+def test_an_empty_sweep_is_refused_as_the_readme_says(tmp_path):
+    # defect: `grid: {}` with no mixtures planned a lone base-model evaluation; README promises exit 2
+    path = tmp_path / "empty.yaml"
+    path.write_text("name: empty\ngrid: {}\n")
+    assert_usage_error(invoke("plan", str(path)), "sweep 'empty' trains nothing")
+    path.write_text("name: one\ngrid: {}\nbase:\n  - mixture.tasks=[fpb]\n")
+    assert [row["role"] for row in plan_json(str(path))] == ["base", "baseline"]
+
+
+def test_a_task_without_sample_rows_is_refused_when_planned(tmp_path):
+    path = tmp_path / "held.yaml"
+    path.write_text("name: held\nbase: [data.samples=true, 'task.fpb.name=fpb']\nmixtures: {sets: [[fpb]]}\n")
+    assert plan_json(str(path))
+    from mixft.runner.data.samples import check_sample_tasks
+
+    with pytest.raises(ConfigError, match="task 'fomc' has no offline sample rows.*data.samples=false"):
+        check_sample_tasks(["fpb", "fomc"])

@@ -120,7 +120,7 @@ def test_bad_input_is_one_line_and_exit_2(args, fragment):
 
 def test_a_sweep_file_outside_the_workdir_is_refused(tmp_path):
     sweep = tmp_path / "mine.yaml"
-    sweep.write_text("name: mine\nbase: [model=tiny, training=smoke, eval=smoke, data.samples=true]\n")
+    sweep.write_text("name: mine\nbase: [model=tiny, training=smoke, eval=smoke, data.samples=true]\nmixtures: {sets: [[fpb]]}\n")
     result = invoke("launch-spec", "skypilot", str(sweep), "--bucket", "mixft-test-store")
     assert_usage_error(result, "inside")
 
@@ -220,3 +220,8 @@ def test_skypilots_own_parser_accepts_the_specs():
         storage = parsed.storage_mounts["/mixft-store"]
         assert storage.name == task["file_mounts"]["/mixft-store"]["name"]
         assert storage.mode.value == "MOUNT_CACHED"
+
+
+def test_a_missing_bucket_is_one_line_like_every_other_error():
+    # defect: without --bucket, Typer printed a boxed usage error
+    assert_usage_error(invoke("launch-spec", "skypilot", "smoke"), "--bucket is required")

@@ -9,7 +9,7 @@ import pytest
 import yaml
 
 from mixft.runner.errors import ConfigError
-from mixft.runner.execute.executors.local import launch_command
+from mixft.runner.execute.launch import launch_command
 from mixft.runner.train.trl_adapter import deepspeed_config
 
 

@@ -1,9 +1,10 @@
-"""Answer parsing and task metrics: labels, numbers, tolerance, accuracy and macro-F1."""
+"""Answer parsing, task metrics and the scorer registry: labels, numbers, tolerance, accuracy and macro-F1."""
 
 from __future__ import annotations
 
 import pytest
 
+from mixft.runner.errors import ConfigError
 from mixft.runner.scoring.metrics import (
     classification_metrics,
     normalize,
@@ -11,8 +12,8 @@ from mixft.runner.scoring.metrics import (
     numeric_metrics,
     parse_label,
     parse_number,
-    score_example,
 )
+from mixft.runner.scoring.scorers import SCORERS, TASK_KINDS, column_of, score_example, scorer_for
 
 SENTIMENT = ["negative", "neutral", "positive"]
 YES_NO = ["Yes", "No"]
@@ -265,3 +266,38 @@ def test_score_example_uses_rel_tol():
 def test_score_example_rejects(gold, kind, message):
     with pytest.raises(ValueError, match=message):
         score_example("positive", gold, kind, SENTIMENT)
+
+
+def test_the_registry_names_each_kinds_metric_and_compared_columns():
+    assert set(TASK_KINDS) == {*SCORERS, "generation"}
+    assert scorer_for("classification").metric == "accuracy_f1"
+    assert scorer_for("numeric_qa").compared_metric("macro_f1") == "numeric_accuracy"
+    assert scorer_for("classification").compared_metric("macro_f1") == "macro_f1"
+    assert (column_of("accuracy"), column_of("macro_f1"), column_of("numeric_accuracy")) == (
+        "correct",
+        "label",
+        "correct",
+    )
+    with pytest.raises(ConfigError, match="unknown scorable task kind 'generation'"):
+        scorer_for("generation")
+    with pytest.raises(ValueError, match="unknown metric"):
+        column_of("bleu")
+
+
+def test_aggregates_report_chance_level_and_invalid_outputs():
+    verdicts = [
+        score_example(out, gold, "classification", SENTIMENT)
+        for out, gold in [("positive", "positive"), ("blah", "negative"), ("negative", "negative")]
+    ]
+    got = SCORERS["classification"].aggregate(verdicts, ["positive", "negative", "negative"], SENTIMENT)
+    assert got["accuracy"] == pytest.approx(2 / 3) and got["invalid_rate"] == pytest.approx(1 / 3)
+    assert got["majority_rate"] == pytest.approx(2 / 3) and got["n"] == 3
+    numbers = [
+        score_example("12.5%", "12.5", "numeric_qa", []),
+        score_example("no idea", "3", "numeric_qa", []),
+    ]
+    assert SCORERS["numeric_qa"].aggregate(numbers, ["12.5", "3"], []) == {
+        "numeric_accuracy": 0.5,
+        "invalid_rate": 0.5,
+        "n": 2,
+    }

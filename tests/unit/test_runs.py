@@ -8,7 +8,8 @@ import subprocess
 import sys
 
 from mixft.runner.config.load import load_config
-from mixft.runner.config.run import canonical_json, resolve, role_of, run_id
+from mixft.runner.config.run import resolve, role_of
+from mixft.runner.store.identity import canonical_json, run_id
 
 
 def rid(*overrides: str) -> str:
@@ -69,7 +70,7 @@ def test_canonical_json_is_sorted_ascii_and_compact():
 
 def test_ids_are_the_same_in_other_processes():
     code = (
-        "from mixft.runner.config.load import load_config; from mixft.runner.config.run import resolve, run_id;"
+        "from mixft.runner.config.load import load_config; from mixft.runner.config.run import resolve; from mixft.runner.store.identity import run_id;"
         "print(run_id(resolve(load_config(['model=llama31_8b','mixture.tasks=[finqa,convfinqa]']))))"
     )
     here = rid("model=llama31_8b", "mixture.tasks=[finqa,convfinqa]")

@@ -55,8 +55,8 @@ def majority_rate(labels: list[str]) -> float:
     return max(collections.Counter(labels).values()) / len(labels)
 
 
-def test_every_configured_task_has_samples(tasks):
-    assert set(SAMPLE_TASKS) == set(tasks)
+def test_every_packaged_study_task_has_samples(tasks):
+    assert set(SAMPLE_TASKS) <= set(tasks)  # a project's own tasks have none
     assert len(SAMPLE_TASKS) == len(set(SAMPLE_TASKS)) == 10
 
 

@@ -7,7 +7,8 @@ from itertools import combinations
 import pytest
 
 from mixft.runner.errors import ConfigError
-from mixft.runner.plan.sweepfile import MixtureGrid, generate_sets, load_sweep, packaged_sweeps
+from mixft.runner.plan.generators import generate_sets
+from mixft.runner.plan.sweepfile import MixtureGrid, load_sweep, packaged_sweeps
 
 NINE = [
     "headline",

@@ -1,140 +1,150 @@
-"""Run processes on this host: one process per run, forked from a server that already imported torch.
+"""The local executor: this host's GPUs, or CPU workers, one run process per device slot.
 
-run: mixft sweep smoke
+run: mixft sweep smoke    |    mixft sweep cocktail_paper --gpus 0-7 --gpus-per-run 2
 
-Each run gets its own process (a crash or out-of-memory fails only that run) and its slot's
-environment. A multiprocessing fork server imports the training stack once, so a run does not pay
-the ~5 s import of torch, transformers and TRL; a run on K > 1 GPUs is started by `accelerate launch`.
+Runs are placed on free slots in the order given (longest first). A run claimed by another live
+process (a second sweep, a worker left from a killed sweep) is waited for, not run twice. The first
+Ctrl-C stops launching and interrupts the running runs (they record it and resume next time); a
+second one kills them.
 """
 
 from __future__ import annotations
 
-import contextlib
-import multiprocessing
-import os
 import signal
-import subprocess
-import sys
 import time
-from dataclasses import dataclass, field
-from importlib.resources import files
-from pathlib import Path
+from collections import deque
+from collections.abc import Callable
 from typing import Any
 
-from mixft.runner.execute.executors.slots import Slot
+from mixft.runner.config.executors import LocalConfig
+from mixft.runner.execute.entry import EXIT_CLAIMED
+from mixft.runner.execute.executors.base import Executor, Report
+from mixft.runner.execute.executors.processes import Job, LocalLauncher
+from mixft.runner.execute.executors.slots import Slot, device_slots
+from mixft.runner.execute.states import eligible, last_error, record_state
+from mixft.runner.paths import run_dir
+from mixft.runner.plan.grid import Plan, PlannedRun
+from mixft.runner.store import rundir
+from mixft.runner.store.claims import holder
+from mixft.runner.store.status import read_status
 
-PRELOAD = [
-    "mixft.runner.execute.entry",
-    "mixft.runner.train.trainer",
-    "mixft.runner.evaluate.evaluator",
-    "torch",
-    "transformers",
-    "trl",
-    # trl and transformers import lazily: `import trl` leaves SFTTrainer (and the Trainer, ~4 s on
-    # 2 CPU cores) to the first use, which would be in every run process
-    "trl.trainer.sft_trainer",
-    "datasets",
-]
-
-
-def _child(run_id: str, sweep: str | None, env: dict[str, str], log_path: str) -> None:
-    """Body of a run process: take the slot's environment, send output to the run's log, run."""
-    os.environ.update(env)
-    with open(log_path, "ab", buffering=0) as log:
-        os.dup2(log.fileno(), 1)
-        os.dup2(log.fileno(), 2)
-    threads = env.get("OMP_NUM_THREADS")
-    if threads:
-        import torch
-
-        torch.set_num_threads(int(threads))
-    from mixft.runner.execute.entry import main
-
-    sys.exit(main([run_id, *(["--sweep", sweep] if sweep else [])]))
+POLL_S = 0.2
 
 
-@dataclass
-class Job:
-    run_id: str
-    slot: Slot
-    started: float = field(default_factory=time.time)
-    handle: Any = None
+class Runner:
+    """The launch/reap loop over a fixed set of slots."""
 
-    def exitcode(self) -> int | None:
-        """None while running."""
-        if isinstance(self.handle, subprocess.Popen):
-            return self.handle.poll()
-        return self.handle.exitcode
+    def __init__(
+        self, plan: Plan, slots: list[Slot], settings: LocalConfig, report: Callable[[str, str], None]
+    ) -> None:
+        self.plan, self.settings, self.report = plan, settings, report
+        self.free = list(slots)
+        self.active: dict[str, Job] = {}
+        self.waiting: set[str] = set()
+        self.launcher = LocalLauncher()
+        self.stopping = False
+        self.by_id = {run.id: run for run in plan.runs}
 
-    def signal(self, signum: int) -> None:
-        """Send a signal to the run process (and, for accelerate, to its workers)."""
-        pid = self.handle.pid
-        if pid is None:
+    def _launch(self, pending: deque[str]) -> None:
+        while self.free and pending and not self.stopping:
+            rid = pending.popleft()
+            if not eligible(rid, self.settings.retries):
+                continue
+            if holder(run_dir(rid)) is not None:
+                self.waiting.add(rid)
+                continue
+            slot = self.free.pop(0)
+            deepspeed = self.by_id[rid].config.training.deepspeed
+            log = rundir.run_log(run_dir(rid))
+            self.active[rid] = self.launcher.start(rid, self.plan.sweep, slot, log, deepspeed=deepspeed)
+            self.report("start", f"{rid} on {slot.name}")
+
+    def _finish(self, rid: str, code: int, pending: deque[str]) -> None:
+        job = self.active.pop(rid)
+        self.free.append(job.slot)
+        state = read_status(run_dir(rid))["state"]
+        if code == EXIT_CLAIMED:
+            self.waiting.add(rid)
             return
-        with contextlib.suppress(ProcessLookupError):
-            os.killpg(pid, signum) if isinstance(self.handle, subprocess.Popen) else os.kill(pid, signum)
+        unrecorded = None
+        if state == "running":  # died without recording it: OOM kill, segfault, a signal while stopping
+            state = "interrupted" if self.stopping else "failed"
+            unrecorded = record_state(rid, state, f"the run process exited with code {code}")
+        elif state == "pending" and code != 0:  # ended before it started: a signal, a full disk
+            state = "interrupted" if self.stopping else "failed"
+            unrecorded = f"the run process exited with code {code} before it started (see its run.log)"
+        self.report(
+            state,
+            f"{rid} ({time.time() - job.started:.0f} s)"
+            + (f": {unrecorded or last_error(rid)}" if state == "failed" else ""),
+        )
+        retry = state == "failed" and not unrecorded and not self.stopping
+        if retry and eligible(rid, self.settings.retries):
+            pending.append(rid)
+
+    def _reap(self, pending: deque[str]) -> None:
+        limit = self.settings.timeout_min
+        for rid, job in list(self.active.items()):
+            code = job.exitcode()
+            if code is None and limit is not None and time.time() - job.started > limit * 60:
+                self.launcher.stop(job)
+                if read_status(run_dir(rid))["state"] in ("running", "interrupted"):
+                    record_state(rid, "failed", f"timed out after {limit:g} min")
+                code = job.exitcode() or -signal.SIGTERM
+            if code is not None:
+                self._finish(rid, code, pending)
+
+    def _unwait(self, pending: deque[str]) -> None:
+        for rid in list(self.waiting):
+            if holder(run_dir(rid)) is None:
+                self.waiting.discard(rid)
+                if eligible(rid, self.settings.retries):
+                    pending.append(rid)
+
+    def stop(self, kill: bool) -> None:
+        """Stop launching; interrupt (or kill) the running runs."""
+        self.stopping = True
+        for job in self.active.values():
+            job.signal(signal.SIGKILL if kill else signal.SIGTERM)
+
+    def run(self, queue: list[str], tick: Callable[[], None]) -> None:
+        """Run `queue` (in order) until every run is done, failed for good, or the sweep is stopped."""
+        pending = deque(queue)
+        while self.active or ((pending or self.waiting) and not self.stopping):
+            self._launch(pending)
+            self._reap(pending)
+            self._unwait(pending)
+            tick()
+            time.sleep(POLL_S)
 
 
-def launch_command(run_id: str, sweep: str | None, gpus: int, deepspeed: bool) -> list[str]:
-    """`accelerate launch` of one run on `gpus` GPUs: DDP, or DeepSpeed when the run trains with it
-    (conf/accelerate/deepspeed_zero2.yaml; the ZeRO settings come from training.deepspeed's JSON)."""
-    config = str(files("mixft.conf.accelerate").joinpath("deepspeed_zero2.yaml" if deepspeed else "ddp.yaml"))
-    return [
-        sys.executable,
-        "-m",
-        "accelerate.commands.launch",
-        "--config_file",
-        config,
-        "--num_processes",
-        str(gpus),
-        "-m",
-        "mixft.runner.execute.entry",
-        run_id,
-        *(["--sweep", sweep] if sweep else []),
-    ]
+class LocalExecutor(Executor):
+    """Runs on this host's device slots (settings: config/executors.py's LocalConfig)."""
 
+    name = "local"
+    settings: LocalConfig
 
-class LocalLauncher:
-    """Starts run processes; the fork server starts on first use and lives until `close()`."""
+    def slots(self) -> list[Slot]:
+        """The device slots runs are placed in."""
+        s = self.settings
+        return device_slots(s.gpus, s.gpus_per_run, s.max_parallel)
 
-    def __init__(self) -> None:
-        self._ctx = multiprocessing.get_context("forkserver")
-        self._ctx.set_forkserver_preload(PRELOAD)
+    def where(self) -> str:
+        slots = self.slots()
+        return f"{len(slots)} slot(s) ({', '.join(slot.name for slot in slots)})"
 
-    def start(
-        self, run_id: str, sweep: str | None, slot: Slot, log_path: Path, deepspeed: bool = False
-    ) -> Job:
-        """Start one run in `slot`; its stdout and stderr go to `log_path`.
+    def run(self, plan: Plan, queue: list[PlannedRun], report: Report, tick: Callable[[], None]) -> bool:
+        runner = Runner(plan, self.slots(), self.settings, report)
+        presses = {"n": 0}
 
-        A run on K > 1 GPUs, or one that trains with DeepSpeed (which needs a launcher's rank
-        environment even on one GPU), is started by `accelerate launch`.
-        """
-        log_path.parent.mkdir(parents=True, exist_ok=True)
-        job = Job(run_id, slot)
-        if slot.gpus > 1 or deepspeed:
-            job.handle = self._accelerate(run_id, sweep, slot, log_path, deepspeed)
-        else:
-            job.handle = self._ctx.Process(
-                target=_child, args=(run_id, sweep, slot.env, str(log_path)), name=run_id
-            )
-            job.handle.start()
-        return job
+        def on_sigint(signum: int, frame: Any) -> None:
+            presses["n"] += 1
+            report("stopping", "Ctrl-C again to kill" if presses["n"] == 1 else "killing running runs")
+            runner.stop(kill=presses["n"] > 1)
 
-    @staticmethod
-    def _accelerate(
-        run_id: str, sweep: str | None, slot: Slot, log_path: Path, deepspeed: bool
-    ) -> subprocess.Popen:
-        cmd = launch_command(run_id, sweep, max(1, slot.gpus), deepspeed)
-        with log_path.open("ab") as log:
-            return subprocess.Popen(
-                cmd, env={**os.environ, **slot.env}, stdout=log, stderr=log, start_new_session=True
-            )
-
-    def stop(self, job: Job, grace_s: float = 30.0) -> None:
-        """SIGTERM (the run records itself interrupted), then SIGKILL after `grace_s`."""
-        job.signal(signal.SIGTERM)
-        deadline = time.time() + grace_s
-        while job.exitcode() is None and time.time() < deadline:
-            time.sleep(0.1)
-        if job.exitcode() is None:
-            job.signal(signal.SIGKILL)
+        previous = signal.signal(signal.SIGINT, on_sigint)
+        try:
+            runner.run([run.id for run in queue], tick)
+        finally:
+            signal.signal(signal.SIGINT, previous)
+        return presses["n"] > 0

@@ -1,25 +1,30 @@
-"""Run a sweep's runs as a SLURM job array through submitit.
+"""The SLURM executor: a sweep's runs as one job array through submitit.
 
 run: mixft sweep smoke --executor slurm executor.partition=debug
 
 Every array task runs the same entry point as a local run. Before a task's time limit (or on
 preemption) SLURM signals it; submitit then calls `RunTask.checkpoint`, which requeues the task, and
 the requeued task resumes the run from its last checkpoint. Live states come from `squeue` (sacct
-needs accounting, which small clusters often lack); final states from the run directories.
+needs accounting, which small clusters often lack); final states from the run directories. Runs
+claimed by a live process elsewhere are left to it; failed runs are retried by the next
+`mixft sweep` while they have retries left.
 """
 
 from __future__ import annotations
 
+import math
 import subprocess
 import time
 from collections.abc import Callable
 from typing import Any
 
-from mixft.runner.config.schema import ExecutorConfig
-from mixft.runner.config.yamlio import load_yaml
-from mixft.runner.execute.executors.local import launch_command
-from mixft.runner.paths import run_dir, store_root
-from mixft.runner.store.atomic import write_json
+from mixft.runner.config.executors import SlurmConfig
+from mixft.runner.execute.executors.base import Executor, Report
+from mixft.runner.execute.launch import entry_args, launch_command, needs_launcher
+from mixft.runner.paths import run_dir, slurm_dir
+from mixft.runner.plan.grid import Plan, PlannedRun
+from mixft.runner.store import rundir
+from mixft.runner.store.claims import holder
 
 POLL_S = 5.0
 
@@ -27,8 +32,8 @@ POLL_S = 5.0
 class RunTask:
     """What one array task runs; picklable, with the checkpoint hook submitit calls before a requeue.
 
-    A run on more than one GPU, or one that trains with DeepSpeed, goes through `accelerate launch`
-    (as on a local host); any other runs in the task's own process.
+    A run that `needs_launcher` goes through `accelerate launch` (as on a local host); any other runs
+    in the task's own process.
     """
 
     def __init__(self, gpus_per_run: int = 1) -> None:
@@ -37,19 +42,19 @@ class RunTask:
     def __call__(self, run_id: str, sweep: str) -> int:
         from mixft.runner.execute.entry import EXIT_CLAIMED, main
 
-        if self.launcher(run_id):
-            deepspeed = uses_deepspeed(run_id)
-            command = launch_command(run_id, sweep, max(1, self.gpus_per_run), deepspeed)
+        deepspeed = saved_deepspeed(run_id)
+        if needs_launcher(self.gpus_per_run, deepspeed):
+            command = launch_command(run_id, sweep, max(1, self.gpus_per_run), deepspeed is not None)
             code = subprocess.run(command, check=False).returncode
         else:
-            code = main([run_id, "--sweep", sweep])
+            code = main(entry_args(run_id, sweep))
         if code not in (0, EXIT_CLAIMED):
             raise RuntimeError(f"run {run_id} ended with exit code {code}; see its status.json")
         return code
 
     def launcher(self, run_id: str) -> bool:
-        """True when the run needs `accelerate launch`: K > 1 GPUs, or DeepSpeed on a GPU."""
-        return self.gpus_per_run > 1 or (self.gpus_per_run > 0 and uses_deepspeed(run_id))
+        """True when the run needs `accelerate launch` (see execute/launch.py)."""
+        return needs_launcher(self.gpus_per_run, saved_deepspeed(run_id))
 
     def checkpoint(self, run_id: str, sweep: str) -> Any:
         """Requeue this task with the same arguments; the run resumes from its last checkpoint."""
@@ -58,15 +63,16 @@ class RunTask:
         return DelayedSubmission(self, run_id, sweep)
 
 
-def uses_deepspeed(run_id: str) -> bool:
-    """Whether the run's saved config trains with DeepSpeed (training.deepspeed set)."""
-    config = load_yaml(run_dir(run_id) / "config.yaml") or {}
-    return bool((config.get("training") or {}).get("deepspeed"))
+def saved_deepspeed(run_id: str) -> str | None:
+    """training.deepspeed of the run's saved config (the task reads it where the run executes)."""
+    training = rundir.read_config(run_dir(run_id)).get("training") or {}
+    return training.get("deepspeed")
 
 
-def _parameters(cfg: ExecutorConfig) -> dict[str, Any]:
+def parameters(cfg: SlurmConfig) -> dict[str, Any]:
+    """submitit's parameters of the job array."""
     params: dict[str, Any] = {
-        "timeout_min": int(cfg.timeout_min or 240),
+        "timeout_min": math.ceil(cfg.timeout_min or 240),  # SLURM counts whole minutes
         "cpus_per_task": cfg.cpus_per_task,
         "mem_gb": cfg.mem_gb,
         "slurm_array_parallelism": cfg.array_parallelism,
@@ -80,15 +86,15 @@ def _parameters(cfg: ExecutorConfig) -> dict[str, Any]:
     return params
 
 
-def submit(sweep: str, run_ids: list[str], cfg: ExecutorConfig) -> list[str]:
+def submit(sweep: str, run_ids: list[str], cfg: SlurmConfig) -> list[str]:
     """Submit the runs as one job array; each run dir records its SLURM job id (slurm.json)."""
     import submitit
 
-    executor = submitit.AutoExecutor(folder=str(store_root() / "slurm" / sweep / "%j"), cluster="slurm")
-    executor.update_parameters(name=f"mixft-{sweep}", **_parameters(cfg))
+    executor = submitit.AutoExecutor(folder=str(slurm_dir(sweep) / "%j"), cluster="slurm")
+    executor.update_parameters(name=f"mixft-{sweep}", **parameters(cfg))
     jobs = executor.map_array(RunTask(cfg.gpus_per_run), run_ids, [sweep] * len(run_ids))
     for rid, job in zip(run_ids, jobs, strict=True):
-        write_json(run_dir(rid) / "slurm.json", {"job_id": job.job_id, "submitted": time.time()})
+        rundir.write_slurm_job(run_dir(rid), job.job_id)
     return [job.job_id for job in jobs]
 
 
@@ -109,3 +115,33 @@ def wait(job_ids: list[str], report: Callable[[str, str], None]) -> None:
             report("slurm", f"{len(active)} of {len(job_ids)} jobs in the queue: {line}")
             last = line
         time.sleep(POLL_S)
+
+
+class SlurmExecutor(Executor):
+    """Submits runs as a job array (settings: config/executors.py's SlurmConfig) and waits for it."""
+
+    name = "slurm"
+    settings: SlurmConfig
+
+    def where(self) -> str:
+        return "SLURM" + (f" partition {self.settings.partition}" if self.settings.partition else "")
+
+    def run(self, plan: Plan, queue: list[PlannedRun], report: Report, tick: Callable[[], None]) -> bool:
+        todo = [run.id for run in queue if holder(run_dir(run.id)) is None]
+        if todo:
+            jobs = submit(plan.sweep, todo, self.settings)
+            report("submitted", f"{len(jobs)} runs as SLURM job array {jobs[0].split('_')[0]}")
+            wait(jobs, report)
+        return False
+
+    @classmethod
+    def live_states(cls, rows: list[dict[str, Any]]) -> None:
+        """Each submitted run's queue state (PENDING, RUNNING, ...) from one squeue call."""
+        jobs = {}
+        for row in rows:
+            job = rundir.read_slurm_job(run_dir(row["id"])) if row["state"] != "done" else None
+            if job is not None:
+                jobs[job] = row
+        if jobs:
+            for job, state in queued(list(jobs)).items():
+                jobs[job]["live"] = {"executor": cls.name, "state": state, "job": job}

@@ -1,0 +1,82 @@
+"""Executor settings: one dataclass per executor, typed by `executor.name` at composition.
+
+run: mixft config show executor=slurm    |    mixft sweep smoke executor.max_parallel=2
+
+`executor.name` says which executor runs a sweep's runs (`--executor NAME` on `mixft sweep` is the
+same as the override `executor=NAME`); the conf/executor/<option>.yaml options are presets of these
+settings. Each executor's implementation (runner/execute/executors/) reads its own dataclass; the
+executor is left out of run ids, so moving a sweep to another executor retrains nothing.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field, fields
+
+from omegaconf import MISSING
+
+from mixft.runner.errors import unknown
+
+
+@dataclass
+class ExecutorConfig:
+    """What every executor has."""
+
+    # the executor: a name in EXECUTOR_CONFIGS
+    name: str = MISSING
+    # GPUs each run gets; K > 1 launches a run through accelerate on K processes
+    gpus_per_run: int = 1
+    # per-run wall-clock limit in minutes; null: none
+    timeout_min: float | None = None
+    # extra attempts for a failed run
+    retries: int = 0
+
+
+@dataclass
+class LocalConfig(ExecutorConfig):
+    """This host's GPUs, or CPU workers with the cores split between them."""
+
+    name: str = "local"
+    # GPU ids to use: "all", "none" or a list such as "0-3,6"
+    gpus: str = "all"
+    # runs at once; null: one per device slot
+    max_parallel: int | None = None
+
+
+@dataclass
+class SlurmConfig(ExecutorConfig):
+    """A SLURM job array through submitit: one array task per run."""
+
+    name: str = "slurm"
+    # per-task wall-clock limit in minutes: before it, SLURM signals the task and it is requeued
+    timeout_min: float | None = 240
+    partition: str | None = None
+    account: str | None = None
+    qos: str | None = None
+    cpus_per_task: int = 8
+    mem_gb: float = 64.0
+    # array tasks running at once
+    array_parallelism: int = 64
+    # shell lines run before each task (module load ..., source venv/bin/activate)
+    setup: list[str] = field(default_factory=list)
+
+
+# name -> its settings; runner/execute/executors/ holds the implementation of each
+EXECUTOR_CONFIGS: dict[str, type[ExecutorConfig]] = {"local": LocalConfig, "slurm": SlurmConfig}
+
+
+def executor_config(name: str) -> type[ExecutorConfig]:
+    """The settings dataclass of an executor.
+
+    Raises:
+        ConfigError: an unknown executor, with the nearest name.
+    """
+    if name not in EXECUTOR_CONFIGS:
+        raise unknown("executor", name, EXECUTOR_CONFIGS)
+    return EXECUTOR_CONFIGS[name]
+
+
+def executor_fields(name: str | None = None) -> list[str]:
+    """Settings of one executor, or of any executor when `name` is None, in declaration order
+    (`name` itself is not a setting: executor=OPTION picks it)."""
+    classes = [executor_config(name)] if name is not None else list(EXECUTOR_CONFIGS.values())
+    return list(dict.fromkeys(f.name for cls in classes for f in fields(cls) if f.name != "name"))

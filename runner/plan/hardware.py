@@ -1,0 +1,89 @@
+"""The hardware a plan's GPU-hours assume, and model FLOPs per token.
+
+run: mixft plan cocktail_paper --gpu H100 --mfu 0.4    |    mixft plan smoke --gpu MI300X --peak-tflops 1307
+
+Model FLOPs, as in MFU (PaLM, Chowdhery et al. 2022, app. B): N parameters cost ~2N FLOPs per token
+forward and 4N backward (2N activation gradients + 2N weight gradients), so full fine-tuning is
+6 x N x tokens. LoRA freezes the base: the backward pass still carries activation gradients through
+it (2N) but computes no weight gradients for it, so LoRA and QLoRA are ~4 x N x tokens (adapter FLOPs,
+< 1% at r=8, left out). Recomputation under gradient checkpointing (+2N), attention's context term
+(~10% at 4k tokens for 7B models) and dequantisation are not counted: they lower the utilisation.
+Evaluation (greedy generation) is ~2N per token. Decoding is memory-bound, so eval GPU-hours at a
+training MFU are the rougher figure.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from mixft.runner.errors import ConfigError, unknown
+
+# Peak dense tensor-core TFLOP/s (no sparsity) in bf16, fp16 where the GPU has no bf16 (V100, T4),
+# from the vendors' datasheets; SXM boards unless the name says otherwise.
+GPU_PEAK_TFLOPS: dict[str, float] = {
+    "B200": 2250.0,
+    "H200": 989.4,
+    "H100": 989.4,
+    "H100-PCIE": 756.0,
+    "A100": 312.0,
+    "L40S": 362.1,
+    "L40": 181.0,
+    "L4": 121.0,
+    "A40": 149.7,
+    "A10": 125.0,
+    # AWS g5: no NVIDIA datasheet; the figure usually quoted (half the A10's rate with fp32 accumulate)
+    "A10G": 70.0,
+    "A6000": 154.8,
+    "RTX4090": 165.2,
+    "V100": 125.0,
+    "T4": 65.0,
+    "MI300X": 1307.4,
+    "MI250X": 383.0,
+}
+FLOPS_FULL, FLOPS_LORA, FLOPS_INFER = 6, 4, 2  # per parameter per token; see the module docstring
+
+
+@dataclass(frozen=True)
+class Hardware:
+    """The GPU the GPU-hours assume, and the share of its peak a run achieves (MFU)."""
+
+    gpu: str
+    peak_tflops: float
+    mfu: float
+
+    def gpu_hours(self, flops: float) -> float:
+        """Hours on one GPU: flops / (peak x mfu) / 3600."""
+        return flops / (self.peak_tflops * 1e12 * self.mfu) / 3600
+
+
+def hardware(gpu: str = "H100", mfu: float = 0.4, peak_tflops: float | None = None) -> Hardware:
+    """The hardware assumption, checked.
+
+    Args:
+        gpu: A name in GPU_PEAK_TFLOPS (any case); any label when `peak_tflops` is given.
+        mfu: Model FLOPs utilisation, in (0, 1]; 0.3-0.5 is typical for fine-tuning 7B models.
+        peak_tflops: Peak dense TFLOP/s, for a GPU that is not in the table.
+
+    Raises:
+        ConfigError: An unknown GPU name (with the nearest one), or an MFU or peak out of range.
+    """
+    if not 0 < mfu <= 1:
+        raise ConfigError(f"--mfu must be a fraction in (0, 1], got {mfu:g}")
+    if peak_tflops is not None:
+        if peak_tflops <= 0:
+            raise ConfigError(f"--peak-tflops must be positive, got {peak_tflops:g}")
+        return Hardware(gpu, peak_tflops, mfu)
+    name = gpu.strip().upper()
+    if name not in GPU_PEAK_TFLOPS:
+        raise ConfigError(f"{unknown('GPU', name, GPU_PEAK_TFLOPS)}; or give its peak with --peak-tflops")
+    return Hardware(name, GPU_PEAK_TFLOPS[name], mfu)
+
+
+def train_flops(num_parameters: int, tokens: float, method: str) -> float:
+    """Training FLOPs: 6 x N x tokens for full fine-tuning, 4 x N x tokens for LoRA and QLoRA."""
+    return (FLOPS_FULL if method == "full" else FLOPS_LORA) * num_parameters * tokens
+
+
+def eval_flops(num_parameters: int, tokens: float) -> float:
+    """Generation FLOPs: 2 x N per token, prompt and new tokens alike."""
+    return FLOPS_INFER * num_parameters * tokens
