@@ -18,10 +18,10 @@ TORCH_PIN := $(if $(TORCH_WHEEL),torch==$(word 2,$(subst -, ,$(notdir $(TORCH_WH
 # Tests and the smoke sweep never reach the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=offline
 
-.PHONY: help install test test-slurm lint format bench smoke clean
+.PHONY: help install test test-all test-slurm lint format bench smoke clean
 
 help:  ## Show this help
-	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-8s %s\n", $$1, $$2}'
+	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
 
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
@@ -35,7 +35,10 @@ smoke: $(STAMP)  ## Run the smoke sweep (tiny local model, offline sample data, 
 	$(OFFLINE) $(BIN)/mixft status smoke
 	$(OFFLINE) $(BIN)/mixft compare smoke
 
-test: $(STAMP)  ## Run the test suite (offline, CPU)
+test: $(STAMP)  ## Fast tier: unit, smoke and the quick reliability cases (offline, CPU; <= 5 min on 2 cores)
+	$(OFFLINE) $(BIN)/python -m pytest -m "not slurm and not slow"
+
+test-all: $(STAMP)  ## Every test but the clusters': adds docs, kill-and-resume trials, your-own-task (~12 min)
 	$(OFFLINE) $(BIN)/python -m pytest -m "not slurm"
 
 test-slurm: $(STAMP)  ## Start a one-node SLURM cluster on this machine (root), run the SLURM tests, stop it
@@ -44,8 +47,8 @@ test-slurm: $(STAMP)  ## Start a one-node SLURM cluster on this machine (root), 
 	SLURM_CONF=$$dir/slurm.conf $(OFFLINE) $(BIN)/python -m pytest -m slurm tests/slurm; status=$$?; \
 	bash tests/slurm/cluster.sh stop $$dir; exit $$status
 
-lint: $(STAMP)  ## Check style with ruff; changes nothing
-	$(BIN)/ruff check . && $(BIN)/ruff format --check .
+lint: $(STAMP)  ## Check style (ruff) and that pipeline stages import one way (import-linter); changes nothing
+	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 format: $(STAMP)  ## Fix style in place with ruff
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .

@@ -314,6 +314,7 @@ def _run(command: Command, cwd: Path, env: dict[str, str]) -> None:
 
 
 @pytest.mark.smoke
+@pytest.mark.slow
 @pytest.mark.parametrize("path", PAGES, ids=[p.stem for p in PAGES])
 def test_every_command_of_the_page_runs(path, tmp_path):
     page = parse(path)

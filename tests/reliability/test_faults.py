@@ -29,7 +29,7 @@ from tests.reliability.store import (
     write_sweep,
 )
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.slow]  # kill-and-resume trials: make test-all
 
 # (moment, signal) per seed; tests/reliability/inject.py says what each moment is
 FAULTS = [

@@ -86,6 +86,7 @@ def outage(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
     }
 
 
+@pytest.mark.slow
 def test_runs_finish_with_local_results_and_queue_wandb_offline(outage):
     result, store = outage["result"], outage["store"]
     assert result.returncode == 0, result.stdout + result.stderr
@@ -105,6 +106,7 @@ def test_runs_finish_with_local_results_and_queue_wandb_offline(outage):
         assert got.files == [f"predictions/{task}.jsonl" for task in sorted(tasks)]
 
 
+@pytest.mark.slow
 def test_the_offline_fallback_costs_seconds_not_the_init_timeout(outage):
     for rid in outage["ids"]:
         folder = outage["store"] / "runs" / rid
@@ -116,6 +118,7 @@ def test_the_offline_fallback_costs_seconds_not_the_init_timeout(outage):
         assert cost < FALLBACK_BUDGET_S, (rid, cost, line)
 
 
+@pytest.mark.slow
 def test_no_secret_lands_in_the_store_the_output_home_or_tmp(outage):
     result = outage["result"]
     assert any(p.suffix == ".wandb" for p in outage["store"].rglob("*"))
@@ -131,6 +134,7 @@ def sync(*args: str) -> Any:
     return CliRunner().invoke(app, ["sync", *args])
 
 
+@pytest.mark.slow
 def test_sync_without_a_server_fails_per_run_and_keeps_the_offline_data(outage, monkeypatch):
     for name, value in outage["env"].items():
         monkeypatch.setenv(name, value)

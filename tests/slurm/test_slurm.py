@@ -53,7 +53,8 @@ def test_a_cancelled_job_is_recovered_by_a_rerun(tmp_path):
         time.sleep(0.5)
     job = json.loads((Path(os.environ["MIXFT_HOME"]) / "runs" / victim / "slurm.json").read_text())["job_id"]
     rows = {row["id"]: row for row in json.loads(mixft("status", path, "--format", "json").stdout)}
-    assert rows[victim]["slurm"] == "RUNNING"  # queue states come from squeue while the array runs
+    assert rows[victim]["live"]["state"] == "RUNNING"  # queue states come from squeue while the array runs
+    assert rows[victim]["live"]["executor"] == "slurm"
     subprocess.run(["scancel", job], check=True)
     first.wait(timeout=600)
     assert statuses()[victim]["state"] in ("interrupted", "running", "failed")

@@ -97,6 +97,7 @@ def test_a_lora_run_trains_only_the_adapter():
     assert "eval/fpb/accuracy" in outcome.metrics
 
 
+@pytest.mark.slow
 def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     overrides = [*FPB, "training.save_steps=10", "training.max_steps=60", "eval.max_examples=8"]
     from mixft.runner.paths import run_dir

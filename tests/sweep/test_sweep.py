@@ -76,6 +76,7 @@ def test_a_sweep_runs_everything_once_and_a_rerun_skips(tmp_path):
     assert {"id", "state", "attempts", "run_dir"} <= set(status[0])
 
 
+@pytest.mark.slow
 def test_a_failing_run_leaves_the_others_done(tmp_path):
     # twitter_sa reads a column its rows lack: every run that trains on it fails, at run time
     path = sweep_file(tmp_path, "  - task.twitter_sa.columns.input=headline_text\n")
@@ -91,6 +92,7 @@ def test_a_failing_run_leaves_the_others_done(tmp_path):
     assert result.stderr.count("failed ") == 3
 
 
+@pytest.mark.slow
 def test_two_sweeps_at_once_run_each_run_once(tmp_path):
     path = sweep_file(tmp_path)
     first, second = mixft("sweep", path, wait=False), mixft("sweep", path, wait=False)
@@ -99,6 +101,7 @@ def test_two_sweeps_at_once_run_each_run_once(tmp_path):
     assert all(s["attempts"] == 1 for s in statuses().values())
 
 
+@pytest.mark.slow
 def test_sweeps_killed_at_random_moments_finish_on_rerun(tmp_path):
     path = sweep_file(tmp_path)
     rng = random.Random(7)
@@ -112,6 +115,7 @@ def test_sweeps_killed_at_random_moments_finish_on_rerun(tmp_path):
     assert_all_done_once(4)
 
 
+@pytest.mark.slow
 def test_ctrl_c_interrupts_running_runs_and_a_rerun_resumes(tmp_path):
     path = sweep_file(tmp_path, "  - training.max_steps=80\n  - training.save_steps=5\n")
     child = mixft("sweep", path, "--max-parallel", "2", wait=False)

@@ -120,7 +120,9 @@ def test_bad_input_is_one_line_and_exit_2(args, fragment):
 
 def test_a_sweep_file_outside_the_workdir_is_refused(tmp_path):
     sweep = tmp_path / "mine.yaml"
-    sweep.write_text("name: mine\nbase: [model=tiny, training=smoke, eval=smoke, data.samples=true]\nmixtures: {sets: [[fpb]]}\n")
+    sweep.write_text(
+        "name: mine\nbase: [model=tiny, training=smoke, eval=smoke, data.samples=true]\nmixtures: {sets: [[fpb]]}\n"
+    )
     result = invoke("launch-spec", "skypilot", str(sweep), "--bucket", "mixft-test-store")
     assert_usage_error(result, "inside")
 
