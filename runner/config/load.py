@@ -22,7 +22,8 @@ from mixft.runner.config.compose import COMPOSE_ERRORS, compose, default_option,
 from mixft.runner.config.overrides import check_override, parse_overrides
 from mixft.runner.config.run import sort_task_lists
 from mixft.runner.config.schema import Config
-from mixft.runner.config.validate import check_types, validate_config, validate_run
+from mixft.runner.config.types import check_types
+from mixft.runner.config.validate import validate_config, validate_run
 from mixft.runner.errors import ConfigError
 
 

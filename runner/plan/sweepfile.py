@@ -13,7 +13,7 @@ from typing import Any
 from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mixft.runner.config.validate import check_types
+from mixft.runner.config.types import check_types
 from mixft.runner.config.yamlio import load_yaml
 from mixft.runner.errors import ConfigError, did_you_mean, unknown
 from mixft.runner.paths import store_root
