@@ -15,7 +15,7 @@ from mixft.cli.formats import Format, TableOrJson
 
 def run(
     overrides: Annotated[
-        list[str] | None, typer.Argument(help="Overrides, e.g. model=tiny mixture.tasks=[fpb].")
+        list[str] | None, typer.Argument(help="Overrides, e.g. model=tiny mixture.tasks=\\[fpb].")
     ] = None,
     fmt: Annotated[TableOrJson, typer.Option("--format", "-f", help="table (lines) or json.")] = Format.table,
 ) -> None:

@@ -21,24 +21,24 @@ def sweep(
     executor: Annotated[
         str | None,
         typer.Option(
-            help="local (this host) or slurm (job arrays); the same as executor=NAME [default: executor]"
+            help="local (this host) or slurm (a job array); the same as the override executor=NAME (default: the config's, local)"
         ),
     ] = None,
     gpus: Annotated[
-        str | None, typer.Option(help="GPUs to use: all, none, or ids such as 0-3,6 [default: executor.gpus]")
+        str | None, typer.Option(help="GPUs to use: all, none, or ids such as 0-3,6 (default: executor.gpus)")
     ] = None,
     gpus_per_run: Annotated[
         int | None,
-        typer.Option(help="GPUs per run; K > 1 launches through accelerate [default: executor.gpus_per_run]"),
+        typer.Option(help="GPUs per run; K > 1 launches through accelerate (default: executor.gpus_per_run)"),
     ] = None,
     max_parallel: Annotated[
-        int | None, typer.Option(help="Most runs at once [default: executor.max_parallel, one per slot]")
+        int | None, typer.Option(help="Most runs at once (default: executor.max_parallel, one per slot)")
     ] = None,
     retries: Annotated[
-        int | None, typer.Option(help="Extra attempts for a failed run [default: executor.retries]")
+        int | None, typer.Option(help="Extra attempts for a failed run (default: executor.retries)")
     ] = None,
     timeout_min: Annotated[
-        float | None, typer.Option(help="Per-run wall-clock limit, minutes [default: executor.timeout_min]")
+        float | None, typer.Option(help="Per-run wall-clock limit, minutes (default: executor.timeout_min)")
     ] = None,
     only: Annotated[
         str | None,

@@ -168,3 +168,10 @@ def test_no_public_code_is_left_for_tests_alone():
                 used.add(node.name.rsplit(".", 1)[-1])
     unused = {name: str(path.relative_to(ROOT)) for name, path in defined.items() if name not in used}
     assert unused.keys() == FOR_TESTS_AND_USERS.keys(), unused
+
+
+def test_help_keeps_text_in_brackets():
+    # rich reads [...] as markup: an unescaped "[fpb]" or "[default: ...]" vanished from --help
+    assert "mixture.tasks=[fpb]" in " ".join(invoke("run", "--help").stdout.split())
+    sweep_help = " ".join(invoke("sweep", "--help").stdout.split())
+    assert "(default: executor.gpus)" in sweep_help and "FIELD=VALUE[,...]" in sweep_help
