@@ -58,8 +58,10 @@ def test_the_wheel_holds_configs_sweeps_and_the_console_script(tmp_path):
         "mixft/conf/task/finqa.yaml",
         "mixft/sweeps/cocktail_paper.yaml",
         "mixft/cli/main.py",
-        "mixft/runner/grid.py",
+        "mixft/runner/plan/grid.py",
         "mixft/runner/data/samples.py",
     } <= names
+    stages = (ROOT / "runner").rglob("__init__.py")  # every package of the library ships
+    assert {f"mixft/{p.relative_to(ROOT).as_posix()}" for p in stages} <= names
     entry_points = next(n for n in names if n.endswith("entry_points.txt"))
     assert "mixft = mixft.cli.main:app" in zipfile.ZipFile(wheel).read(entry_points).decode()
