@@ -14,7 +14,7 @@ from mixft.runner.execute.executors import executor_for
 from mixft.runner.execute.states import eligible
 from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
-from mixft.runner.store.claims import claim_summary
+from mixft.runner.store.claims import claim_summary, holder
 from mixft.runner.store.status import STATES, current_status, last_error_line
 from mixft.runner.store.sweeps import record_sweep
 
@@ -55,8 +55,10 @@ def estimated_cost(run: PlannedRun) -> float:
 
 
 def queue(plan: Plan, retries: int) -> list[PlannedRun]:
-    """The runs to start, longest first: pending, interrupted, or failed with retries left."""
-    return [run for run in sorted(plan.runs, key=estimated_cost, reverse=True) if eligible(run.id, retries)]
+    """The runs to start, longest first: pending, interrupted, or failed with retries left, and those a
+    live process elsewhere holds (an executor waits for them, or leaves them to it)."""
+    ordered = sorted(plan.runs, key=estimated_cost, reverse=True)
+    return [run for run in ordered if eligible(run.id, retries) or holder(run_dir(run.id)) is not None]
 
 
 def run_sweep(

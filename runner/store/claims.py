@@ -2,9 +2,11 @@
 
 run: mixft sweep smoke    (twice at once: each run still trains once)
 
-A claim is `claim.json` in the run directory (host, pid, token, heartbeat), written under a lock
-file. A holder refreshes the heartbeat; a claim whose heartbeat is older than STALE_S is taken over,
-so a holder that died (SIGKILL, a lost node) releases its runs without anyone's help.
+A claim is `claim.json` in the run directory (host, pid, the process's start time, token, heartbeat),
+written under a lock file. A holder refreshes the heartbeat; a claim whose heartbeat is older than
+STALE_S is taken over, so a holder that died (SIGKILL, a lost node) releases its runs without anyone's
+help. On the holder's own host no wait is needed: a holder whose process is gone, a zombie (killed,
+not yet reaped), or another process under a reused pid holds nothing at once.
 """
 
 from __future__ import annotations
@@ -29,17 +31,38 @@ def _lock(folder: Path) -> Any:
     return FileLock(str(folder / "claim.lock"), timeout=30)
 
 
+def _proc_stat(pid: int) -> list[str] | None:
+    """Fields of /proc/<pid>/stat after the command name; None when the process is gone (or no /proc)."""
+    try:
+        text = Path(f"/proc/{pid}/stat").read_text()
+    except OSError:
+        return None
+    return text.rsplit(")", 1)[1].split()  # the name may hold spaces and ")"
+
+
+def process_start(pid: int) -> int | None:
+    """When a process started, in clock ticks since boot (/proc's starttime); None where unknown."""
+    fields = _proc_stat(pid)
+    return int(fields[19]) if fields and len(fields) > 19 else None
+
+
 def _dead_here(claim: dict[str, Any]) -> bool:
-    """True when the holder ran on this host and its process is gone (no need to wait for staleness)."""
+    """True when the holder ran on this host and its process is gone, a zombie, or not the one that
+    claimed (a reused pid): no need to wait for its claim to go stale."""
     if claim.get("host") != socket.gethostname():
         return False
     try:
-        os.kill(int(claim.get("pid", 0)), 0)
+        pid = int(claim.get("pid", 0))
+        os.kill(pid, 0)
     except ProcessLookupError:
         return True
-    except (PermissionError, ValueError, TypeError):
+    except (PermissionError, ValueError, TypeError, OverflowError):
         return False
-    return False
+    fields = _proc_stat(pid)
+    if fields is None:  # no /proc here: os.kill said it exists
+        return False
+    started = claim.get("started")
+    return fields[0] in ("Z", "X") or (isinstance(started, int) and process_start(pid) != started)
 
 
 def holder(folder: Path) -> dict[str, Any] | None:
@@ -103,6 +126,7 @@ def try_claim(folder: Path) -> Claim | None:
             "token": token,
             "host": socket.gethostname(),
             "pid": os.getpid(),
+            "started": process_start(os.getpid()),
             "since": now,
             "heartbeat": now,
         }

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import errno
 import json
+import os
+import socket
 import subprocess
 import sys
 import time
@@ -29,7 +31,7 @@ from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Patch, Plan, PlannedRun
 from mixft.runner.store import rundir
 from mixft.runner.store import status as states
-from mixft.runner.store.claims import try_claim
+from mixft.runner.store.claims import holder, process_start, try_claim
 from mixft.runner.store.identity import run_id
 from mixft.runner.store.rows import progress, run_row
 from mixft.runner.store.status import UNRECORDED, current_status, seconds_since
@@ -201,3 +203,33 @@ def test_elapsed_time_and_eta_are_right_in_any_time_zone(zone, monkeypatch):
     finally:
         monkeypatch.undo()
         time.tzset()
+
+
+def claim_of(folder: Path, pid: int, started: int | None) -> None:
+    """A fresh claim.json for `pid` on this host, as try_claim writes it."""
+    beat = time.time()
+    claim = {"token": "t", "host": socket.gethostname(), "pid": pid, "started": started}
+    (folder / "claim.json").write_text(json.dumps(claim | {"since": beat, "heartbeat": beat}))
+
+
+def test_a_zombie_or_a_reused_pid_holds_no_claim(tmp_path):
+    folder = tmp_path / "run"
+    folder.mkdir()
+    child = subprocess.Popen([sys.executable, "-c", "pass"])
+    deadline = time.time() + 30
+    while process_state(child.pid) != "Z":  # exited, not yet reaped: os.kill(pid, 0) still succeeds
+        assert time.time() < deadline
+        time.sleep(0.05)
+    try:
+        claim_of(folder, child.pid, process_start(child.pid))
+        assert holder(folder) is None  # dead at once, not after STALE_S
+    finally:
+        child.wait()
+    claim_of(folder, os.getpid(), process_start(os.getpid()))
+    assert holder(folder) is not None  # this very process: alive
+    claim_of(folder, os.getpid(), (process_start(os.getpid()) or 0) + 1)
+    assert holder(folder) is None  # the pid is this process's, but the claim's process started earlier
+
+
+def process_state(pid: int) -> str:
+    return Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()[0]

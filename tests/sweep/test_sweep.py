@@ -134,3 +134,29 @@ def test_ctrl_c_interrupts_running_runs_and_a_rerun_resumes(tmp_path):
     final = mixft("sweep", path, "--max-parallel", "2")
     assert final.returncode == 0, final.stdout + final.stderr
     assert_all_done_once(4)
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("trial", range(5))
+def test_a_sweep_killed_with_its_whole_process_group_finishes_on_an_immediate_rerun(
+    tmp_path, monkeypatch, trial
+):
+    # the run processes die with it: their pids linger as zombies for a moment, and their claims must
+    # not hold the runs (the rerun skipped them and exited 1 with them left interrupted)
+    monkeypatch.setenv("MIXFT_HOME", str(tmp_path / f"store{trial}"))
+    path = sweep_file(tmp_path, "  - training.max_steps=40\n  - training.save_steps=5\n")
+    cmd = [sys.executable, "-m", "mixft.cli.main", "sweep", path, "--max-parallel", "2"]
+    child = subprocess.Popen(
+        cmd, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    runs = Path(os.environ["MIXFT_HOME"]) / "runs"
+    deadline = time.time() + 300
+    while not (runs.exists() and any(s["state"] == "running" for s in statuses().values())):
+        assert time.time() < deadline and child.poll() is None, "no run started"
+        time.sleep(0.1)
+    time.sleep(random.Random(trial).uniform(0.0, 3.0))  # somewhere in its training
+    os.killpg(child.pid, signal.SIGKILL)
+    child.wait()
+    final = mixft("sweep", path, "--max-parallel", "2")  # at once: no wait for claims to go stale
+    assert final.returncode == 0, final.stdout + final.stderr
+    assert_all_done_once(4)

@@ -25,7 +25,7 @@ from mixft.runner.execute.states import eligible, last_error, record_state
 from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
 from mixft.runner.store import rundir
-from mixft.runner.store.claims import holder
+from mixft.runner.store.claims import claim_summary, holder
 from mixft.runner.store.status import read_status
 
 POLL_S = 0.2
@@ -48,10 +48,12 @@ class Runner:
     def _launch(self, pending: deque[str]) -> None:
         while self.free and pending and not self.stopping:
             rid = pending.popleft()
-            if not eligible(rid, self.settings.retries):
-                continue
-            if holder(run_dir(rid)) is not None:
+            held = claim_summary(run_dir(rid))
+            if held is not None:  # another sweep, or a worker left from a killed one: wait for it
                 self.waiting.add(rid)
+                self.report("waiting", f"{rid} is being run by {held}")
+                continue
+            if not eligible(rid, self.settings.retries):
                 continue
             slot = self.free.pop(0)
             deepspeed = self.by_id[rid].config.training.deepspeed
