@@ -21,7 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from mixft.runner.config.load import load_config
-from mixft.runner.config.run import resolve, role_of
+from mixft.runner.config.run import eval_tasks, resolve, role_of
 from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import run_dir
@@ -75,10 +75,12 @@ def _work(cfg: Config, folder: Path, tracker: Any) -> dict[str, float]:
     """Data, training and evaluation of one run; `time/*` metrics give each stage's seconds."""
     from mixft.runner.data.build import build_training_set
     from mixft.runner.data.tokenizer import load_tokenizer
-    from mixft.runner.evaluate.evaluator import evaluate_run
+    from mixft.runner.evaluate.evaluator import eval_examples, evaluate_run
     from mixft.runner.train.models import load_model
 
     clock = time.perf_counter()
+    for task in eval_tasks(cfg):  # an eval source that cannot load fails the run before it trains
+        eval_examples(cfg, task)
     tokenizer = load_tokenizer(cfg.model)
     metrics: dict[str, float] = {}
     if role_of(cfg) == "base":

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from mixft.runner.config.run import epochs_and_warmup, training_sources
 from mixft.runner.execute.executors import executor_for
+from mixft.runner.execute.preflight import preflight
 from mixft.runner.execute.states import eligible
 from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
@@ -64,17 +65,24 @@ def queue(plan: Plan, retries: int) -> list[PlannedRun]:
 def run_sweep(
     plan: Plan, report: Callable[[str, str], None], tick: Callable[[], None] = lambda: None
 ) -> Outcome:
-    """Record the plan, run every eligible run on the sweep's executor, and summarise.
+    """Check the sources of the runs to start (pre-flight), record the plan, run every eligible run
+    on the sweep's executor, and summarise.
 
     Args:
         plan: The expanded sweep; its runs' `executor` settings pick the executor.
         report: Called with (event, text) as runs start and end.
         tick: Called while waiting (a live display refreshes there).
+
+    Raises:
+        ConfigError: a source cannot be loaded or does not fit its task; nothing ran.
     """
     settings = plan.executor()
     executor = executor_for(settings)
+    todo = queue(plan, settings.retries)
+    if todo:  # every source the runs read loads and fits its task, before any run trains
+        report("pre-flight", f"{preflight(todo)} source splits load and fit their tasks")
     record(plan)
-    interrupted = executor.run(plan, queue(plan, settings.retries), report, tick)
+    interrupted = executor.run(plan, todo, report, tick)
     return summarise(plan, settings.retries, interrupted)
 
 

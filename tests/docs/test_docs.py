@@ -73,11 +73,16 @@ REWRITES: dict[str, Rewrite] = {
     "mixft run model=tiny data.samples=true mixture.tasks=[fpb] eval=smoke seed=0": Rewrite(
         "the same run as the (shortened) smoke sweep's fpb baseline, so it is done already", SMALL
     ),
-    "mixft sweep smoke --only contains=twitter_sa task.twitter_sa.columns.input=headline_text": Rewrite(
+    "mixft sweep smoke task.twitter_sa.columns.input=headline_text": Rewrite(
+        "a sweep its pre-flight stops on purpose",
+        exit_code=2,
+        output="missing column 'headline_text' for task 'twitter_sa'; the file has: text, label; nothing was trained",
+    ),
+    "mixft sweep smoke --only contains=twitter_sa training.optim=adamw_tourch": Rewrite(
         "a failing sweep on purpose; shortened as every smoke sweep here",
         SMALL,
         exit_code=1,
-        output="missing column 'headline_text' for task 'twitter_sa'",
+        output="adamw_tourch is not a valid OptimizerNames",
     ),
     # sweeps for GPU machines and clusters: planned and placed on slots, not run
     "mixft sweep cocktail_paper --gpus all": Rewrite(NEEDS_GPUS, ("--dry-run",)),

@@ -1,0 +1,83 @@
+"""Pre-flight: before the first run trains, every source the sweep's runs read loads, once each, and
+its rows fit their task (columns, labels, answers).
+
+run: mixft sweep smoke task.fiqa_sa.source.eval_split=missing    (-> one line naming fiqa_sa, exit 2)
+
+A source that cannot be loaded (offline, a gated or missing dataset, a file not found, a split the
+source lacks) or whose rows do not fit the task would otherwise fail each run that reads it, and an
+eval source only after that run has trained. Rows are checked on a spread of up to SAMPLE_ROWS rows
+per split, so a check costs seconds whatever the source's size.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterable
+
+from mixft.runner.config.run import eval_tasks, training_sources
+from mixft.runner.config.schema import Config, TaskConfig
+from mixft.runner.errors import ConfigError
+from mixft.runner.plan.grid import PlannedRun
+from mixft.runner.store.identity import canonical_json
+
+log = logging.getLogger(__name__)
+
+SAMPLE_ROWS = 2000  # rows formatted per split: enough to meet a stray label, cheap on any source
+
+
+def reads(cfg: Config) -> list[tuple[str, str]]:
+    """(task, split) of every split a run reads: train splits of its sources and pool, eval splits
+    of the tasks it is scored on."""
+    train = {*training_sources(cfg), *cfg.mixture.pool}
+    return sorted({(t, "train") for t in train} | {(t, "eval") for t in eval_tasks(cfg)})
+
+
+def _key(task: TaskConfig, split: str, cfg: Config) -> str:
+    """Splits that read the same rows the same way are checked once."""
+    import dataclasses
+
+    fields = dataclasses.asdict(task) | {"typical": None, "description": None}
+    return canonical_json([fields, split, dataclasses.asdict(cfg.data)])
+
+
+def check_split(task: TaskConfig, split: str, cfg: Config) -> int:
+    """Load one split and format a spread of its rows; returns its row count.
+
+    Raises:
+        ConfigError: the split cannot be loaded, or a row does not fit the task (naming the row).
+    """
+    from mixft.runner.data.format import to_examples
+    from mixft.runner.data.sources import load_split
+
+    raw = load_split(task, split, cfg.data)
+    step = max(1, raw.num_rows // SAMPLE_ROWS)
+    indices = list(range(0, raw.num_rows, step))[:SAMPLE_ROWS]
+    to_examples(task, raw.rows.select(indices), raw.origin, indices=indices)
+    return raw.num_rows
+
+
+def preflight(runs: Iterable[PlannedRun]) -> int:
+    """Check every split the runs read, once each.
+
+    Returns:
+        How many distinct splits were checked.
+
+    Raises:
+        ConfigError: one line naming the task and split that failed, and what to do.
+    """
+    seen: set[str] = set()
+    for run in runs:
+        for name, split in reads(run.config):
+            task = run.config.task[name]
+            key = _key(task, split, run.config)
+            if key in seen:
+                continue
+            seen.add(key)
+            try:
+                rows = check_split(task, split, run.config)
+            except ConfigError as exc:
+                raise ConfigError(
+                    f"pre-flight, {split} split of task '{name}': {exc}; nothing was trained"
+                ) from None
+            log.info("pre-flight: task %s, %s split: %d rows", name, split, rows)
+    return len(seen)
