@@ -32,13 +32,19 @@ def local_tasks(tmp_path: Path, eval_source: str) -> list[str]:
     ]
 
 
-def test_a_sweep_whose_eval_source_is_missing_stops_before_training(tmp_path):
+def local_sweep(tmp_path: Path) -> str:
+    """A sweep file training fpb alone on local files, fiqa_sa held out from fiqa_{split}.jsonl."""
     path = tmp_path / "local.yaml"
+    overrides = local_tasks(tmp_path, "fiqa_{split}.jsonl")
     path.write_text(
         "name: local\nmixtures: {sets: [[fpb]]}\nbase:\n"
-        + "".join(f"  - {json.dumps(o)}\n" for o in local_tasks(tmp_path, "fiqa_{split}.jsonl"))
+        + "".join(f"  - {json.dumps(o)}\n" for o in overrides)
     )
-    result = mixft("sweep", str(path))
+    return str(path)
+
+
+def test_a_sweep_whose_eval_source_is_missing_stops_before_training(tmp_path):
+    result = mixft("sweep", local_sweep(tmp_path))
     assert result.returncode == 2, result.stdout + result.stderr
     lines = result.stderr.strip().splitlines()
     assert len(lines) == 1 and "pre-flight, eval split of task 'fiqa_sa'" in lines[0], result.stderr
@@ -49,12 +55,7 @@ def test_a_sweep_whose_eval_source_is_missing_stops_before_training(tmp_path):
 def test_rows_that_do_not_fit_their_task_stop_the_sweep(tmp_path):
     rows = [{"text": "Shares rose.", "answer": "positive"}, {"text": "Shares fell.", "answer": "bearish"}]
     (tmp_path / "fiqa_test.jsonl").write_text("".join(json.dumps(r) + "\n" for r in rows))
-    path = tmp_path / "local.yaml"
-    path.write_text(
-        "name: local\nmixtures: {sets: [[fpb]]}\nbase:\n"
-        + "".join(f"  - {json.dumps(o)}\n" for o in local_tasks(tmp_path, "fiqa_{split}.jsonl"))
-    )
-    result = mixft("sweep", str(path))
+    result = mixft("sweep", local_sweep(tmp_path))
     assert result.returncode == 2, result.stdout + result.stderr
     assert "task 'fiqa_sa'" in result.stderr and "row 2" in result.stderr and "bearish" in result.stderr, (
         result.stderr
