@@ -57,7 +57,12 @@ def eval_examples(cfg: Config, task: str) -> list[dict[str, Any]]:
 
 
 def evaluate_task(
-    cfg: Config, task: str, model: Any, tokenizer: Any, run_dir: Path | None
+    cfg: Config,
+    task: str,
+    model: Any,
+    tokenizer: Any,
+    run_dir: Path | None,
+    examples: list[dict[str, Any]] | None = None,
 ) -> dict[str, float]:
     """Generate answers for one task's eval examples and score them.
 
@@ -68,6 +73,7 @@ def evaluate_task(
         tokenizer: Its tokenizer.
         run_dir: Run directory; when given, predictions/<task>.jsonl is written there (atomically),
             one object per example: index, gold, output, prediction, correct.
+        examples: The task's `eval_examples`, when the caller has loaded them already.
 
     Returns:
         The scorer's metrics: classification: accuracy, macro_f1, invalid_rate, majority_rate
@@ -81,7 +87,7 @@ def evaluate_task(
         scorer = scorer_for(spec.kind)
     except ConfigError as exc:
         raise ConfigError(f"task '{task}' cannot be scored: {exc}") from None
-    examples = eval_examples(cfg, task)
+    examples = eval_examples(cfg, task) if examples is None else examples
     budget = cfg.eval.max_new_tokens if cfg.eval.max_new_tokens is not None else spec.max_new_tokens
     outputs = generate(model, tokenizer, [e["prompt"] for e in examples], budget, cfg.eval.batch_size)
     golds = [e["answer"] for e in examples]
@@ -98,7 +104,13 @@ def evaluate_task(
     return scorer.aggregate(verdicts, golds, spec.labels)
 
 
-def evaluate_run(cfg: Config, model: Any, tokenizer: Any, run_dir: Path | None) -> dict[str, float]:
+def evaluate_run(
+    cfg: Config,
+    model: Any,
+    tokenizer: Any,
+    run_dir: Path | None,
+    examples: dict[str, list[dict[str, Any]]] | None = None,
+) -> dict[str, float]:
     """Score a model on every task of `eval_tasks(cfg)`.
 
     Args:
@@ -106,13 +118,14 @@ def evaluate_run(cfg: Config, model: Any, tokenizer: Any, run_dir: Path | None) 
         model: A causal LM.
         tokenizer: Its tokenizer.
         run_dir: Run directory for predictions/<task>.jsonl; None writes nothing.
+        examples: Task -> its `eval_examples`, for the tasks the caller has loaded already.
 
     Returns:
         One flat dict {"eval/<task>/<metric>": value} over all tasks.
     """
     result: dict[str, float] = {}
     for task in eval_tasks(cfg):
-        scores = evaluate_task(cfg, task, model, tokenizer, run_dir)
+        scores = evaluate_task(cfg, task, model, tokenizer, run_dir, (examples or {}).get(task))
         log.info("eval %s: %s", task, " ".join(f"{k}={v:.4g}" for k, v in scores.items()))
         result |= {f"eval/{task}/{k}": v for k, v in scores.items()}
     return result

@@ -79,8 +79,8 @@ def _work(cfg: Config, folder: Path, tracker: Any) -> dict[str, float]:
     from mixft.runner.train.models import load_model
 
     clock = time.perf_counter()
-    for task in eval_tasks(cfg):  # an eval source that cannot load fails the run before it trains
-        eval_examples(cfg, task)
+    # loaded before training: an eval source that cannot load fails the run before it trains
+    examples = {task: eval_examples(cfg, task) for task in eval_tasks(cfg)}
     tokenizer = load_tokenizer(cfg.model)
     metrics: dict[str, float] = {}
     if role_of(cfg) == "base":
@@ -96,7 +96,7 @@ def _work(cfg: Config, folder: Path, tracker: Any) -> dict[str, float]:
         metrics |= {**trained.metrics, "train/resumed_from_step": float(trained.resumed_from_step)}
         metrics["time/train_s"] = time.perf_counter() - clock - metrics["time/data_s"]
     start_eval = time.perf_counter()
-    metrics |= evaluate_run(cfg, model, tokenizer, folder)
+    metrics |= evaluate_run(cfg, model, tokenizer, folder, examples)
     metrics["time/eval_s"] = time.perf_counter() - start_eval
     return metrics
 

@@ -11,6 +11,7 @@ per split, so a check costs seconds whatever the source's size.
 
 from __future__ import annotations
 
+import dataclasses
 import logging
 from collections.abc import Iterable
 
@@ -34,8 +35,6 @@ def reads(cfg: Config) -> list[tuple[str, str]]:
 
 def _key(task: TaskConfig, split: str, cfg: Config) -> str:
     """Splits that read the same rows the same way are checked once."""
-    import dataclasses
-
     fields = dataclasses.asdict(task) | {"typical": None, "description": None}
     return canonical_json([fields, split, dataclasses.asdict(cfg.data)])
 
