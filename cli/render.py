@@ -21,29 +21,57 @@ if TYPE_CHECKING:
 
 ROW_KEYS = (
     "id",
+    "training",
     "model",
     "tasks",
     "regularizer",
     "seed",
     "role",
     "added",
-    "training",
+    "recipe",
     "eval_tasks",
     "run_dir",
+    "work",
+    "why",
 )
 # `mixft plan` adds these after ROW_KEYS (runner/plan/cost.py says how each is estimated)
-COST_KEYS = ("tokens", "tokens_source", "epochs", "train_flops", "eval_flops", "gpu_hours", "gpu", "mfu")
+COST_KEYS = (
+    "tokens",
+    "tokens_source",
+    "epochs",
+    "train_flops",
+    "eval_flops",
+    "gpu_hours",
+    "disk_gb",
+    "gpu",
+    "mfu",
+)
 
 
 def plan_rows(plan: Plan, cost: PlanCost | None = None) -> list[dict[str, Any]]:
     """One dict per run: the stable keys of `mixft plan --format json`, then COST_KEYS when given."""
     from mixft.runner.paths import run_dir
+    from mixft.runner.plan.work import work_of
 
-    rows = [{**run.row(), "run_dir": str(run_dir(run.id))} for run in plan.runs]
+    work = work_of(plan.runs)
+    rows = [
+        {**run.row(), "run_dir": str(run_dir(run.id)), "work": work[run.id].what, "why": work[run.id].why}
+        for run in plan.runs
+    ]
     if cost is not None:
         assumed = {"gpu": cost.hardware.gpu, "mfu": cost.hardware.mfu}
         rows = [{**row, **cost.runs[row["id"]].row(), **assumed} for row in rows]
     return rows
+
+
+def work_totals(rows: list[dict[str, Any]]) -> str:
+    """One line: what a sweep would do now: trainings to run, runs to evaluate, runs done; and why."""
+    trainings = {row["training"] for row in rows if row["work"] == "train"}
+    evals = sum(row["work"] != "done" for row in rows)
+    done = len(rows) - evals
+    reasons = sorted({row["why"] for row in rows if row["why"]})
+    line = f"to do: {len(trainings)} trainings, {evals} evaluations; {done} runs done"
+    return line + "".join(f"; {reason}" for reason in reasons[:3])
 
 
 def totals(plan: Plan) -> str:
@@ -66,7 +94,8 @@ def cost_totals(cost: PlanCost) -> str:
         f"cost: {_count(t['tokens'])} training tokens; {_flops(t['train_flops'])} training + "
         f"{_flops(t['eval_flops'])} evaluation; {_hours(t['gpu_hours'])} GPU-hours on {hw.gpu} "
         f"({hw.peak_tflops:g} TFLOP/s dense bf16 peak) at {hw.mfu:.0%} MFU; training tokens "
-        f"measured (cache) for {t['measured']} of {t['trained']} trained runs, estimated for the rest"
+        f"measured (cache) for {t['measured']} of {t['trained']} trained runs, estimated for the rest; "
+        f"kept weights {t['disk_bytes'] / 1e9:.3g} GB (training.keep)"
     )
     errors = t["errors"]
     return line + (f"; {len(errors)} runs have no figures: {errors[0]}" if errors else "")
@@ -102,22 +131,23 @@ def plan_table(plan: Plan, cost: PlanCost | None = None) -> None:
     With `cost`, a second line gives the sweep's tokens, FLOPs and GPU-hours, and on a terminal at
     least WIDE columns wide each run also shows its training tokens (`~`: estimated) and GPU-hours.
     """
-    from rich.console import Console
     from rich.table import Table
 
-    console = Console()
+    console = wide_console()
     per_run = cost is not None and console.width >= WIDE
     table = Table(title=f"sweep {plan.sweep}", title_justify="left")
-    columns = ["id", "model", "tasks", "regularizer", "seed", "role"]
+    columns = ["id", "model", "tasks", "regularizer", "seed", "role", "work"]
     for column in columns + (["tokens", "GPU-h"] if per_run else []):
         table.add_column(column, no_wrap=column != "tasks", justify="right" if column == "GPU-h" else "left")
-    for row in plan_rows(plan):
+    rows = plan_rows(plan)
+    for row in rows:
         if row["role"] == "base":  # no training: regulariser and seed do not apply
             cells = [row["id"], row["model"], "-", "-", "-", "base"]
         else:
             role = row["role"] + ("*" if row["added"] else "")
             tasks = " + ".join(row["tasks"])
             cells = [row["id"], row["model"], tasks, row["regularizer"], str(row["seed"]), role]
+        cells.append(row["work"])
         if per_run and cost is not None:
             run = cost.runs[row["id"]]
             estimated = "~" * (run.tokens_source != "cache")
@@ -125,6 +155,7 @@ def plan_table(plan: Plan, cost: PlanCost | None = None) -> None:
         table.add_row(*cells)
     console.print(table)
     console.print(totals(plan))
+    console.print(work_totals(rows))
     if cost is not None:
         console.print(cost_totals(cost))
 
@@ -223,6 +254,9 @@ def status_renderable(name: str, rows: list[dict[str, Any]]) -> Any:
 
     counts = Counter(row["state"] for row in rows)
     header = f"sweep {name}: {len(rows)} runs  " + "  ".join(f"{s} {n}" for s, n in sorted(counts.items()))
+    trainings = {row["training"]: row["training_state"] for row in rows if row["training_state"] != "base"}
+    states = Counter(trainings.values())
+    header += f"\n{len(trainings)} trainings  " + "  ".join(f"{s} {n}" for s, n in sorted(states.items()))
     table = Table(title=header, title_justify="left")
     for column in ("id", "state", "model", "tasks", "attempts", "progress", "eta", "detail"):
         table.add_column(column, overflow="fold")

@@ -2,7 +2,8 @@
 
 run: MIXFT_HOME=/scratch/$USER/mixft mixft plan smoke --format json    (see each run's run_dir)
 
-    runs/<id>/          one run (store/rundir.py names the files inside)
+    runs/<training>/                 one training: its weights, checkpoints, data manifest, train.log
+    runs/<training>/evals/<eval>/    one evaluation of it: metrics, predictions (a run's folder)
     sweeps/<name>.json  which runs a sweep holds (store/sweeps.py)
     cache/tokens/       tokenised sources shared by every run (data/cache.py)
     models/             models mixft builds itself (the tiny model and its tokenizer)
@@ -29,9 +30,19 @@ def runs_root() -> Path:
     return store_root() / "runs"
 
 
+def training_dir(run_id: str) -> Path:
+    """Directory of a training (a run id `<training>-<eval>` names its training's too)."""
+    return runs_root() / run_id.partition("-")[0]
+
+
 def run_dir(run_id: str) -> Path:
-    """Directory of one run; shared by every sweep that plans the same run."""
-    return runs_root() / run_id
+    """Directory of one run, an evaluation of a training: runs/<training>/evals/<eval>/.
+
+    Shared by every sweep that plans the same run. A bare training id (a store of mixft 0.1, before
+    trainings and evaluations had ids of their own) is its training directory.
+    """
+    trained, _, evaluation = run_id.partition("-")
+    return runs_root() / trained / "evals" / evaluation if evaluation else runs_root() / trained
 
 
 def sweeps_root() -> Path:

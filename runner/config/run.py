@@ -84,6 +84,11 @@ def epochs_and_warmup(cfg: Config) -> tuple[float, int]:
     return cfg.training.num_train_epochs, cfg.training.warmup_steps
 
 
+def kept_weights(cfg: Config) -> str:
+    """What a training keeps: training.keep, or the final model (full) / the adapter (LoRA, QLoRA)."""
+    return cfg.training.keep or ("final" if cfg.training.method == "full" else "adapter")
+
+
 def summary(cfg: Config, role: str | None = None) -> dict[str, Any]:
     """What every record and display shows of a run: model, tasks, regularizer, seed, role."""
     return {

@@ -218,6 +218,9 @@ class TrainingConfig:
     save_steps: int | None = 200
     # keep only the final model, not the intermediate checkpoints
     save_final_only: bool = False
+    # weights kept once trained: final | adapter | none (null: the final model, the adapter for LoRA);
+    # with none, a later evaluation of the run trains it again
+    keep: str | None = None
     logging_steps: int = 10
     # further SFTConfig arguments passed through as they are
     sft_kwargs: dict[str, Any] = field(default_factory=dict)

@@ -17,6 +17,7 @@ from mixft.runner.errors import ConfigError, unknown
 from mixft.runner.scoring.scorers import NO_METRIC, SCORERS, TASK_KINDS
 
 METHODS = ("full", "lora", "qlora")
+KEEPS = ("final", "adapter", "none")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
 TRACKERS = ("none", "wandb")
@@ -205,6 +206,7 @@ def validate_config(cfg: Config) -> None:
     t = cfg.training
     _choice("training.method", t.method, METHODS)
     _choice("training.precision", t.precision, PRECISIONS)
+    _check_keep(t.method, t.keep)
     _positive("training.learning_rate", t.learning_rate)
     _positive("training.per_device_train_batch_size", t.per_device_train_batch_size)
     _positive("training.gradient_accumulation_steps", t.gradient_accumulation_steps)
@@ -221,6 +223,19 @@ def validate_config(cfg: Config) -> None:
     validate_executor(cfg.executor)
     _seed("seed", cfg.seed)
     refuse_secrets(dataclasses.asdict(cfg))
+
+
+def _check_keep(method: str, keep: str | None) -> None:
+    """training.keep must name weights the method makes (a full fine-tune has no adapter)."""
+    if keep is None:
+        return
+    _choice("training.keep", keep, KEEPS)
+    if keep == "adapter" and method == "full":
+        raise ConfigError("training.keep=adapter: a full fine-tune has no adapter; keep final or none")
+    if keep == "final" and method == "qlora":
+        raise ConfigError(
+            "training.keep=final: a QLoRA adapter merges poorly into 4-bit weights; keep adapter"
+        )
 
 
 def validate_run(cfg: Config) -> None:

@@ -2,8 +2,10 @@
 
 run: python -m mixft.runner.execute.entry RUN_ID [--sweep NAME]    (the run dir must hold its overrides.yaml)
 
-It rebuilds the config from the run's overrides, checks that it still has the planned id, then:
-data -> train (resuming from the last checkpoint) -> evaluate -> metrics.json -> tracker -> done.
+A run is one evaluation of one training (RUN_ID is `<training>-<evaluation>`). The entry rebuilds the
+config from the run's overrides, checks that it still has the planned id, claims the run (and its
+training, when that must be trained), then: data -> train (resuming from the last checkpoint; skipped
+when the training is done and its weights kept) -> evaluate -> metrics.json -> tracker -> done.
 A failure marks the run failed with its error tail; SIGTERM or Ctrl-C marks it interrupted.
 """
 
@@ -14,20 +16,20 @@ import logging
 import os
 import signal
 import sys
-import time
 import traceback
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from mixft.runner.config.load import load_config
-from mixft.runner.config.run import eval_tasks, resolve, role_of
+from mixft.runner.config.run import resolve, role_of
 from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
-from mixft.runner.paths import run_dir
+from mixft.runner.execute.work import Interrupted, needs_training, train_only, work
+from mixft.runner.paths import run_dir, training_dir
+from mixft.runner.plan.ids import ids_of
 from mixft.runner.store import rundir
-from mixft.runner.store.claims import claim_summary, try_claim
-from mixft.runner.store.identity import run_id
+from mixft.runner.store.claims import Claim, claim_summary, try_claim
 from mixft.runner.store.status import read_status, set_state
 
 log = logging.getLogger(__name__)
@@ -43,62 +45,30 @@ class Outcome:
 
 
 def prepare(overrides: list[str], sweep: str | None = None) -> tuple[str, Config]:
-    """Resolve a run from its overrides and write its run files (pending if new); return id and config."""
+    """Resolve a run from its overrides and write its folders (pending if new); return id and config."""
     cfg = resolve(load_config(overrides))
-    rid = run_id(cfg)
-    rundir.write_run_files(run_dir(rid), cfg, overrides, rid, role_of(cfg), sweep)
-    return rid, cfg
+    ids = ids_of(cfg)
+    rundir.write_planned(ids.run, cfg, overrides, role_of(cfg), sweep, ids.training_facts())
+    return ids.run, cfg
 
 
 def _load(rid: str) -> Config:
     cfg = resolve(load_config(rundir.read_overrides(run_dir(rid))))
-    if run_id(cfg) != rid:
+    now = ids_of(cfg).run
+    if now != rid:
         raise ConfigError(
-            f"run {rid}: its overrides now resolve to run {run_id(cfg)} (configs changed); re-plan it"
+            f"run {rid}: its overrides now resolve to run {now} (its configs or data files changed); "
+            "plan it again"
         )
     return cfg
 
 
 class Claimed(Exception):
-    """Another live process holds the run's claim (a second sweep, an orphaned worker)."""
-
-
-class Interrupted(BaseException):
-    """SIGTERM (preemption, scancel, a second Ctrl-C upstream): stop and mark the run interrupted."""
+    """Another live process holds the run's claim, or its training's (a second sweep, an orphan)."""
 
 
 def _raise_interrupted(signum: int, frame: Any) -> None:
     raise Interrupted(f"signal {signum}")
-
-
-def _work(cfg: Config, folder: Path, tracker: Any) -> dict[str, float]:
-    """Data, training and evaluation of one run; `time/*` metrics give each stage's seconds."""
-    from mixft.runner.data.build import build_training_set
-    from mixft.runner.data.tokenizer import load_tokenizer
-    from mixft.runner.evaluate.evaluator import eval_examples, evaluate_run
-    from mixft.runner.train.models import load_model
-
-    clock = time.perf_counter()
-    # loaded before training: an eval source that cannot load fails the run before it trains
-    examples = {task: eval_examples(cfg, task) for task in eval_tasks(cfg)}
-    tokenizer = load_tokenizer(cfg.model)
-    metrics: dict[str, float] = {}
-    if role_of(cfg) == "base":
-        model = load_model(cfg.model)
-    else:
-        from mixft.runner.train.trainer import train
-
-        built = build_training_set(cfg, tokenizer)
-        rundir.write_manifest(folder, built.manifest)
-        metrics["time/data_s"] = time.perf_counter() - clock
-        trained = train(cfg, built.rows, tokenizer, folder, tracker.report_to)
-        model = trained.model
-        metrics |= {**trained.metrics, "train/resumed_from_step": float(trained.resumed_from_step)}
-        metrics["time/train_s"] = time.perf_counter() - clock - metrics["time/data_s"]
-    start_eval = time.perf_counter()
-    metrics |= evaluate_run(cfg, model, tokenizer, folder, examples)
-    metrics["time/eval_s"] = time.perf_counter() - start_eval
-    return metrics
 
 
 def is_main_process() -> bool:
@@ -106,40 +76,39 @@ def is_main_process() -> bool:
     return int(os.environ.get("RANK", "0")) == 0
 
 
-def _train_only(cfg: Config, folder: Path) -> None:
-    """A non-main process of a multi-GPU run: take part in training; status, eval and W&B are rank 0's."""
-    from mixft.runner.data.build import build_training_set
-    from mixft.runner.data.tokenizer import load_tokenizer
-    from mixft.runner.train.trainer import train
-
-    tokenizer = load_tokenizer(cfg.model)
-    if role_of(cfg) != "base":
-        train(cfg, build_training_set(cfg, tokenizer).rows, tokenizer, folder, "none")
-
-
 def execute(rid: str, sweep: str | None = None) -> Outcome:
     """Run a prepared run to completion (a done run is returned as it is).
 
     Raises:
         ConfigError: when the run dir is missing or its config no longer resolves to `rid`.
-        Claimed: when another live process is running it.
+        Claimed: when another live process is running it, or training the model it evaluates.
     """
-    folder = run_dir(rid)
+    folder, training = run_dir(rid), training_dir(rid)
     cfg = _load(rid)
     if not is_main_process():
-        _train_only(cfg, folder)
+        train_only(cfg, training)
         return Outcome(rid, folder, "worker", {})
     claim = try_claim(folder)
     if claim is None:
         raise Claimed(f"run {rid} is being run by {claim_summary(folder)}")
     claim.keep_alive()
+    trainer_claim = None
     try:
-        return _execute_claimed(cfg, rid, folder, sweep)
+        if read_status(folder)["state"] != "done" and needs_training(cfg, training):
+            trainer_claim = try_claim(training)
+            if trainer_claim is None:
+                raise Claimed(f"run {rid}: its training is being run by {claim_summary(training)}")
+            trainer_claim.keep_alive()
+        return _execute_claimed(cfg, rid, folder, sweep, trainer_claim)
     finally:
+        if trainer_claim is not None:
+            trainer_claim.release()
         claim.release()
 
 
-def _execute_claimed(cfg: Config, rid: str, folder: Path, sweep: str | None) -> Outcome:
+def _execute_claimed(
+    cfg: Config, rid: str, folder: Path, sweep: str | None, trainer: Claim | None
+) -> Outcome:
     from mixft.runner.tracking.tracker import make_tracker
 
     state = read_status(folder)["state"]
@@ -153,7 +122,9 @@ def _execute_claimed(cfg: Config, rid: str, folder: Path, sweep: str | None) -> 
     ok = False
     try:
         tracker.start()
-        metrics = _work(cfg, folder, tracker)
+        # a training finished by another run meanwhile is not trained again
+        train_now = trainer is not None and needs_training(cfg, training_dir(rid))
+        metrics = work(cfg, folder, training_dir(rid), train_now, tracker.report_to)
         rundir.write_metrics(folder, metrics)
         tracker.log_summary(metrics)
         set_state(folder, "done")

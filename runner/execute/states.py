@@ -6,7 +6,7 @@ run: mixft sweep smoke --retries 1    (a failed run is started again while it ha
 
 from __future__ import annotations
 
-from mixft.runner.paths import run_dir
+from mixft.runner.paths import run_dir, training_dir
 from mixft.runner.store.claims import claim_summary, holder
 from mixft.runner.store.status import current_status, last_error_line, read_status, set_state
 
@@ -39,3 +39,12 @@ def record_state(rid: str, state: str, error: str) -> str | None:
     except OSError as exc:
         return f"its state could not be recorded ({exc}); the next sweep resumes it"
     return None
+
+
+def held_by(rid: str) -> str | None:
+    """Who holds a run, or the training it waits for ("host:pid ..."); None when nobody live does."""
+    own = claim_summary(run_dir(rid))
+    if own is not None:
+        return own
+    training = claim_summary(training_dir(rid))
+    return f"{training} (training {rid.partition('-')[0]})" if training else None

@@ -8,14 +8,15 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from typing import Any
 
 from mixft.runner.config.run import epochs_and_warmup, training_sources
 from mixft.runner.execute.executors import executor_for
 from mixft.runner.execute.preflight import preflight
-from mixft.runner.execute.states import eligible
+from mixft.runner.execute.states import eligible, held_by
 from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
-from mixft.runner.store.claims import claim_summary, holder
+from mixft.runner.store.claims import claim_summary
 from mixft.runner.store.status import STATES, current_status, last_error_line
 from mixft.runner.store.sweeps import record_sweep
 
@@ -34,7 +35,12 @@ class Outcome:
 
 def record(plan: Plan) -> None:
     """Write every planned run's directory (pending if new) and the sweep's record in the store."""
-    record_sweep(plan.sweep, ((run.id, run.config, run.overrides, run.role) for run in plan.runs))
+    record_sweep(plan.sweep, ((r.id, r.config, r.overrides, r.role, facts(r)) for r in plan.runs))
+
+
+def facts(run: PlannedRun) -> dict[str, Any]:
+    """What a run's training folder records of its identity (recipe, data files)."""
+    return run.ids.training_facts() if run.ids else {}
 
 
 def estimated_cost(run: PlannedRun) -> float:
@@ -59,7 +65,7 @@ def queue(plan: Plan, retries: int) -> list[PlannedRun]:
     """The runs to start, longest first: pending, interrupted, or failed with retries left, and those a
     live process elsewhere holds (an executor waits for them, or leaves them to it)."""
     ordered = sorted(plan.runs, key=estimated_cost, reverse=True)
-    return [run for run in ordered if eligible(run.id, retries) or holder(run_dir(run.id)) is not None]
+    return [run for run in ordered if eligible(run.id, retries) or held_by(run.id) is not None]
 
 
 def run_sweep(

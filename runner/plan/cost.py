@@ -15,7 +15,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
-from mixft.runner.config.run import epochs_and_warmup, eval_tasks, role_of
+from mixft.runner.config.run import epochs_and_warmup, eval_tasks, kept_weights, role_of
 from mixft.runner.config.schema import Config
 from mixft.runner.data.mixture import allocate, pool_names
 from mixft.runner.errors import ConfigError
@@ -26,6 +26,7 @@ if TYPE_CHECKING:
     from mixft.runner.plan.grid import Plan
 
 UNKNOWN_ROWS = 10_000  # an uncapped task whose size nothing measured (as the sweep's ordering assumes)
+LORA_SHARE_PER_RANK = 5e-4  # adapter parameters per model parameter and unit of rank (4B, r=8: 0.4%)
 AS_ASKED = 10**12  # "as many rows as asked for": a capped or pool-sized source of unmeasured size
 
 
@@ -52,8 +53,9 @@ def epoch_tokens(cfg: Config, run_id: str, stats: StoreStats) -> tuple[float, in
     Raises:
         ConfigError: The mix cannot be built (see `mixture.allocate`).
     """
-    if run_id in stats.runs:
-        tokens, rows = stats.runs[run_id]
+    trained = run_id.partition("-")[0]  # manifests are the training's
+    if trained in stats.runs:
+        tokens, rows = stats.runs[trained]
         return float(tokens), rows, True
     names = set(cfg.mixture.tasks) | set(cfg.regularizer.sources) | set(cfg.mixture.pool)
     allocations = allocate(cfg, {name: _available(cfg, name, stats) for name in names})
@@ -107,6 +109,8 @@ class RunCost:
     eval_flops: float
     gpu_hours: float
     error: str | None = None
+    # bytes of the weights its training keeps (training.keep)
+    disk_bytes: float = 0.0
 
     def row(self) -> dict[str, Any]:
         """The figures as `mixft plan --format json` keys."""
@@ -117,6 +121,7 @@ class RunCost:
             "train_flops": self.train_flops,
             "eval_flops": self.eval_flops,
             "gpu_hours": float(f"{self.gpu_hours:.4g}"),  # 4 significant digits
+            "disk_gb": float(f"{self.disk_bytes / 1e9:.4g}"),
         }
 
 
@@ -129,7 +134,21 @@ def run_cost(cfg: Config, run_id: str, stats: StoreStats, hw: Hardware) -> RunCo
     n = cfg.model.num_parameters
     train, evals = train_flops(n, tokens, cfg.training.method), eval_flops(n, generated_tokens(cfg, stats))
     source = "cache" if measured else "estimate"
-    return RunCost(round(tokens), source, epochs, train, evals, hw.gpu_hours(train + evals))
+    hours = hw.gpu_hours(train + evals)
+    return RunCost(round(tokens), source, epochs, train, evals, hours, disk_bytes=kept_bytes(cfg))
+
+
+def kept_bytes(cfg: Config) -> float:
+    """Disk the weights a training keeps take: the final model at its training precision (2 bytes a
+    parameter, 4 in fp32), or a LoRA adapter of about LORA_SHARE_PER_RANK x rank of the parameters in
+    fp32 (all linear layers of a Llama- or Qwen-shaped model); nothing for keep=none or the base model."""
+    keep = kept_weights(cfg)
+    n = cfg.model.num_parameters
+    if role_of(cfg) == "base" or keep == "none":
+        return 0.0
+    if keep == "adapter":
+        return n * LORA_SHARE_PER_RANK * cfg.training.lora.r * 4
+    return n * (4 if cfg.training.precision == "fp32" else 2)
 
 
 @dataclass
@@ -139,14 +158,19 @@ class PlanCost:
     runs: dict[str, RunCost]
 
     def totals(self) -> dict[str, Any]:
-        """Sums over the plan; `measured` of `trained` runs had their tokens from the store."""
+        """Sums over the plan, each training counted once however many runs evaluate it; `measured`
+        of `trained` runs had their tokens from the store."""
         costs = list(self.runs.values())
+        trainings = list({rid.partition("-")[0]: c for rid, c in self.runs.items()}.values())
         trained = [c for c in costs if c.epochs > 0]
         return {
-            "tokens": sum(c.tokens for c in costs),
-            "train_flops": sum(c.train_flops for c in costs),
+            "tokens": sum(c.tokens for c in trainings),
+            "disk_bytes": sum(c.disk_bytes for c in trainings),
+            "train_flops": sum(c.train_flops for c in trainings),
             "eval_flops": sum(c.eval_flops for c in costs),
-            "gpu_hours": sum(c.gpu_hours for c in costs),
+            "gpu_hours": self.hardware.gpu_hours(
+                sum(c.train_flops for c in trainings) + sum(c.eval_flops for c in costs)
+            ),
             "trained": len(trained),
             "measured": sum(c.tokens_source == "cache" for c in trained),
             "errors": [c.error for c in costs if c.error],

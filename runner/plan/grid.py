@@ -29,8 +29,8 @@ from mixft.runner.plan import sweepfile
 from mixft.runner.plan.axes import sweep_axes, too_many
 from mixft.runner.plan.filters import check_filters, matches
 from mixft.runner.plan.generators import generate_sets
+from mixft.runner.plan.ids import Identifier, RunIds
 from mixft.runner.plan.sweepfile import SweepSpec
-from mixft.runner.store.identity import MemoDigest, run_id
 
 ROLE_ORDER = {"base": 0, "baseline": 1, "mixture": 2}
 
@@ -75,6 +75,7 @@ class Patch:
 
 @dataclass
 class PlannedRun:
+    # `<training>-<evaluation>` (plan/ids.py)
     id: str
     role: str
     # resolved: task lists sorted, catalogue cut to the tasks the run uses
@@ -86,6 +87,13 @@ class PlannedRun:
     axes: dict[str, str]
     # a baseline or base-model row the sweep added itself
     added: bool = False
+    # the training's id, recipe and data files
+    ids: RunIds | None = None
+
+    @property
+    def training(self) -> str:
+        """The id of the training this run evaluates (runs/<training>/)."""
+        return self.id.partition("-")[0]
 
     @property
     def overrides(self) -> list[str]:
@@ -97,9 +105,10 @@ class PlannedRun:
         cfg = self.config
         return {
             "id": self.id,
+            "training": self.training,
             **summary(cfg, self.role),
             "added": self.added,
-            "training": cfg.training.name,
+            "recipe": cfg.training.name,
             "eval_tasks": eval_tasks(cfg),
             "overrides": self.overrides,
         }
@@ -142,7 +151,7 @@ def _strip(overrides: Iterable[str], *prefixes: str) -> list[str]:
 
 class _Planner:
     def __init__(self) -> None:
-        self.digest = MemoDigest()
+        self.identify = Identifier()
         self.runs: dict[str, PlannedRun] = {}
         # baselines already made, by (overrides..., task, seed): most mixtures share them
         self.made: set[tuple[Any, ...]] = set()
@@ -156,7 +165,8 @@ class _Planner:
         check: bool = True,
     ) -> PlannedRun:
         cfg = patch.apply(shared_config(hydra), check)
-        return PlannedRun(run_id(cfg, self.digest), role_of(cfg), cfg, hydra, patch, axes, added)
+        ids = self.identify(cfg)
+        return PlannedRun(ids.run, role_of(cfg), cfg, hydra, patch, axes, added, ids)
 
     @staticmethod
     def check(run: PlannedRun) -> None:

@@ -12,8 +12,8 @@ from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve
 from mixft.runner.config.schema import Config
 from mixft.runner.plan.grid import expand
+from mixft.runner.plan.ids import ids_of
 from mixft.runner.plan.sweepfile import load_sweep
-from mixft.runner.store.identity import run_id
 
 
 def training_configs(target: str, overrides: Sequence[str]) -> list[tuple[str, Config]]:
@@ -24,6 +24,6 @@ def training_configs(target: str, overrides: Sequence[str]) -> list[tuple[str, C
     """
     if target in group_options("mixture"):
         cfg = resolve(load_config([f"mixture={target}", *overrides]))
-        return [(run_id(cfg), cfg)]
+        return [(ids_of(cfg).run, cfg)]
     plan = expand(load_sweep(target), overrides)
     return [(run.id, run.config) for run in plan.runs if run.role != "base"]

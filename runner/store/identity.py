@@ -1,11 +1,20 @@
-"""Run identity: a short hash of the canonical resolved config, and canonical JSON for every key.
+"""Two identities per run: the training (what makes the weights) and the evaluation (what scores them).
 
-run: mixft plan smoke --format json    (the `id` of every run)
+run: mixft plan smoke --format json    (each run's `training` id and its `id`, `<training>-<evaluation>`)
 
-The id hashes what changes training or evaluation: model, mixture, regulariser, training, eval, the
-tasks the run uses and the seed, each section as the SHA-256 of its canonical JSON. Labels (option
-names, task descriptions, a task's typical sizes for cost estimates), the tracker and the executor
-are left out, so renaming a recipe or moving to SLURM keeps every id.
+A training id hashes the model, the mixture with each training source's task config and data
+identity (a local file's SHA-256, the sample suite's code; a hub source's revision is in its config),
+the regulariser, the training recipe and the seed. An evaluation hashes the eval settings, the tasks
+it scores with their data identities and the examples drawn; its id is `<training id>-<8 hex>`, so the
+store finds it under its training: runs/<training>/evals/<8 hex>/.
+
+Rules that keep ids stable across releases:
+- A field at its schema default does not enter an identity, so a field added later with a default
+  changes no id. Changing an existing default therefore changes what old ids mean: it is a deliberate
+  bump of IDENTITY_VERSION (tests/unit/test_identity.py pins every default).
+- Labels (option names, descriptions, a task's typical sizes), the tracker and the executor never
+  enter, nor do settings that change neither the weights nor the scores (`NOT_TRAINING`, `NOT_EVAL`).
+- A local file's path does not enter once its content does: moving a data folder keeps every id.
 """
 
 from __future__ import annotations
@@ -13,20 +22,27 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-from collections.abc import Callable
+from collections.abc import Mapping
 from typing import Any
 
-from mixft.runner.config.run import role_of
+from mixft.runner.config.run import eval_tasks, role_of, training_sources
 from mixft.runner.config.schema import Config
 
-ID_LENGTH = 12  # hex digits: 48 bits, collision-free in practice for millions of runs
+IDENTITY_VERSION = 2  # bump only with a migration: every id changes
+ID_LENGTH = 12  # hex digits of a training id: 48 bits, collision-free in practice for millions of runs
+EVAL_LENGTH = 8  # hex digits of an evaluation under its training
 
-Digest = Callable[[Any], str]
+# Fields that only label a section (or estimate its cost).
+LABELS = frozenset({"name", "description", "typical"})
+# Training settings that change neither the weights nor the scores: logging, resume points, retention.
+NOT_TRAINING = frozenset({"keep", "save_steps", "save_final_only", "logging_steps"})
+# A task's fields that only evaluation reads, and those only training reads.
+TASK_EVAL_ONLY = frozenset({"metric", "max_new_tokens"})
+TASK_TRAIN_ONLY = frozenset({"max_examples", "pool_ratio", "trainable"})
+DATA_EVAL_ONLY, DATA_TRAIN_ONLY = frozenset({"sample_eval_rows"}), frozenset({"sample_train_rows"})
 
-
-# Fields that only label a section (or estimate its cost); renaming a recipe or a task's description
-# keeps every id.
-LABELS = ("name", "description", "typical")
+# task name -> split ("train" | "eval") -> what identifies the rows beyond the task's config
+DataIds = Mapping[str, Mapping[str, Mapping[str, Any]]]
 
 
 def canonical_json(data: Any) -> str:
@@ -34,55 +50,115 @@ def canonical_json(data: Any) -> str:
     return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
-def section_digest(section: Any) -> str:
-    """SHA-256 of one config section (a dataclass) without its labels."""
-    plain = {k: v for k, v in dataclasses.asdict(section).items() if k not in LABELS}
-    return hashlib.sha256(canonical_json(plain).encode("ascii")).hexdigest()
+def _digest(data: Any) -> str:
+    return hashlib.sha256(canonical_json(data).encode("ascii")).hexdigest()
 
 
-def identity(cfg: Config, digest: Digest = section_digest) -> dict[str, Any]:
-    """What a run's id hashes, from a resolved config (see `resolve`): a digest per section.
+def _default(field: dataclasses.Field[Any]) -> Any:
+    if field.default is not dataclasses.MISSING:
+        return field.default
+    if field.default_factory is not dataclasses.MISSING:
+        return field.default_factory()
+    return dataclasses.MISSING
 
-    Args:
-        cfg: A resolved run config.
-        digest: Hashes one section; planning passes a memoised one, since runs share sections.
 
-    Returns:
-        A JSON-ready dict. Base runs hash only model, eval and the tasks they score.
+def plain(section: Any, leave_out: frozenset[str] = frozenset()) -> dict[str, Any]:
+    """A config section as JSON-ready data without labels, `leave_out`, or fields at their default.
+
+    Nested sections follow the same rule; a nested section left entirely at its defaults is left out.
     """
-    role = role_of(cfg)
-    ident: dict[str, Any] = {
-        "role": role,
-        "model": digest(cfg.model),
-        "eval": digest(cfg.eval),
-        "data": digest(cfg.data),
-        "task": {name: digest(task) for name, task in cfg.task.items()},
-    }
-    if role != "base":
-        ident |= {
-            "mixture": digest(cfg.mixture),
-            "regularizer": digest(cfg.regularizer),
-            "training": digest(cfg.training),
-            "seed": cfg.seed,
-        }
-    return ident
+    out: dict[str, Any] = {}
+    for field in dataclasses.fields(section):
+        if field.name in LABELS or field.name in leave_out:
+            continue
+        value, default = getattr(section, field.name), _default(field)
+        if dataclasses.is_dataclass(value):
+            nested = plain(value)
+            if nested:
+                out[field.name] = nested
+        elif value != default:
+            out[field.name] = value
+    return out
 
 
-def run_id(cfg: Config, digest: Digest = section_digest) -> str:
-    """Short hash of a resolved config's identity (12 hex digits of SHA-256)."""
-    text = canonical_json(identity(cfg, digest))
-    return hashlib.sha256(text.encode("ascii")).hexdigest()[:ID_LENGTH]
-
-
-class MemoDigest:
-    """`section_digest` memoised per object: planned runs share most of their sections."""
+class Digests:
+    """Section digests memoised per object and purpose: planned runs share most of their sections."""
 
     def __init__(self) -> None:
-        self._memo: dict[int, tuple[Any, str]] = {}
+        self._memo: dict[tuple[int, frozenset[str]], tuple[Any, str]] = {}
 
-    def __call__(self, section: Any) -> str:
-        hit = self._memo.get(id(section))
+    def __call__(self, section: Any, leave_out: frozenset[str] = frozenset()) -> str:
+        key = (id(section), leave_out)
+        hit = self._memo.get(key)
         if hit is None or hit[0] is not section:
-            hit = (section, section_digest(section))
-            self._memo[id(section)] = hit
+            hit = (section, _digest(plain(section, leave_out)))
+            self._memo[key] = hit
         return hit[1]
+
+
+def _tasks(cfg: Config, names: list[str], split: str, data: DataIds, digest: Digests) -> dict[str, Any]:
+    """Each task's config digest (without the other stage's fields) with its split's data identity."""
+    only_other = TASK_EVAL_ONLY if split == "train" else TASK_TRAIN_ONLY
+    out = {}
+    for name in sorted(set(names)):
+        rows = dict(data.get(name, {}).get(split, {}))
+        task = cfg.task[name]
+        if "sha256" in rows:  # the content identifies a local file; its path may move
+            task = dataclasses.replace(task, source=dataclasses.replace(task.source, path=None))
+        rows.pop("file", None)
+        out[name] = [digest(task, only_other), rows]
+    return out
+
+
+def training_identity(cfg: Config, data: DataIds, digest: Digests | None = None) -> dict[str, Any]:
+    """What a training id hashes, from a resolved config; the base model's is its model alone."""
+    digest = digest or Digests()
+    ident: dict[str, Any] = {"v": IDENTITY_VERSION, "model": digest(cfg.model)}
+    if role_of(cfg) == "base":
+        return ident | {"role": "base"}
+    sources = [*training_sources(cfg), *cfg.mixture.pool]
+    return ident | {
+        "mixture": digest(cfg.mixture),
+        "regularizer": digest(cfg.regularizer),
+        "training": digest(cfg.training, NOT_TRAINING),
+        "data": digest(cfg.data, DATA_EVAL_ONLY),
+        "tasks": _tasks(cfg, sources, "train", data, digest),
+        "seed": cfg.seed,
+    }
+
+
+def eval_identity(cfg: Config, data: DataIds, digest: Digests | None = None) -> dict[str, Any]:
+    """What an evaluation hashes besides its training: eval settings, scored tasks and their rows."""
+    digest = digest or Digests()
+    scored = eval_tasks(cfg)
+    return {
+        "v": IDENTITY_VERSION,
+        "eval": digest(cfg.eval),
+        "data": digest(cfg.data, DATA_TRAIN_ONLY),
+        "scored": scored,
+        "tasks": _tasks(cfg, scored, "eval", data, digest),
+    }
+
+
+def training_id(cfg: Config, data: DataIds, digest: Digests | None = None) -> str:
+    """12 hex digits naming the trained weights (runs/<training id>/)."""
+    return _digest(training_identity(cfg, data, digest))[:ID_LENGTH]
+
+
+def run_id(cfg: Config, data: DataIds, digest: Digests | None = None) -> str:
+    """A run's id: `<training id>-<evaluation digest>` (runs/<training>/evals/<evaluation>/)."""
+    trained = training_id(cfg, data, digest)
+    evaluation = _digest([trained, eval_identity(cfg, data, digest)])[:EVAL_LENGTH]
+    return f"{trained}-{evaluation}"
+
+
+def split_id(rid: str) -> tuple[str, str]:
+    """(training id, evaluation digest) of a run id; a bare training id has an empty evaluation."""
+    trained, _, evaluation = rid.partition("-")
+    return trained, evaluation
+
+
+def recipe_key(cfg: Config, digest: Digests | None = None) -> str:
+    """The training identity without data content: two trainings that differ only in their data
+    share it, so the plan can say which file changed."""
+    return _digest(training_identity(cfg, {}, digest))[:ID_LENGTH]

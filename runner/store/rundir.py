@@ -1,16 +1,21 @@
-"""The run directory: the contract every other part reads (status, compare, W&B are derived from it).
+"""The store's folders: the contract every other part reads (status, compare, W&B derive from them).
 
 run: mixft run model=tiny data.samples=true mixture.tasks=[fpb]    then look in the printed run dir
 
-    config.yaml     resolved config                          overrides.yaml  the overrides that built it
-    run.json        id, summary, sweeps that planned it      status.json     state machine, attempts, errors
-    manifest.json   the data mix                             metrics.json    training and eval metrics
-    predictions/    one jsonl per eval task                  train.log       one JSON line per trainer log
-    progress.json   total optimizer steps                    run.log         the run process's output
-    checkpoints/    resume points                            model/          the final weights (or adapter)
-    wandb/          W&B files                                slurm.json      the SLURM job that runs it
-    claim.json      who runs it now (store/claims.py)
+A training (runs/<training id>/) holds what made the weights; each evaluation of it
+(runs/<training id>/evals/<eval>/, a run's folder) what scored them:
 
+    both      config.yaml     resolved config             overrides.yaml  the overrides that built it
+              run.json        id, kind, summary, sweeps   status.json     state machine, attempts, errors
+              claim.json      who works on it now         run.log         the process's output (evaluation)
+    training  manifest.json   the data mix                train.log       one JSON line per trainer log
+              progress.json   total optimizer steps       checkpoints/    resume points
+              model/          weights kept per training.keep (final model, adapter, or none)
+              metrics.json    training metrics
+    evaluation metrics.json   training and eval metrics   predictions/    one jsonl per eval task
+              wandb/          W&B files                   slurm.json      the SLURM job that runs it
+
+The untrained base model is a training of kind "base" with nothing in it but its records.
 This module owns every name above: other code asks it for a path or calls its readers and writers.
 Every file is written atomically.
 """
@@ -31,6 +36,7 @@ from mixft.runner.config.schema import Config
 from mixft.runner.config.secrets import refuse_secrets
 from mixft.runner.config.yamlio import load_yaml
 from mixft.runner.errors import ConfigError
+from mixft.runner.paths import run_dir, training_dir
 from mixft.runner.store.atomic import read_json, write_json, write_text
 from mixft.runner.store.status import create_pending, now
 
@@ -41,9 +47,20 @@ CHECKPOINTS, MODEL, WANDB = "checkpoints", "model", "wandb"
 
 
 def write_run_files(
-    folder: Path, cfg: Config, overrides: list[str], run_id: str, role: str, sweep: str | None
+    folder: Path,
+    cfg: Config,
+    overrides: list[str],
+    run_id: str,
+    role: str,
+    sweep: str | None,
+    facts: dict[str, Any] | None = None,
 ) -> None:
-    """Write config, overrides and run.json; create status.json as pending if the run is new.
+    """Write config, overrides and run.json; create status.json as pending if the folder is new.
+
+    Args:
+        folder: A training's folder, or an evaluation's (a run's).
+        run_id: The training id, or the run id.
+        facts: Further run.json entries (a training's kind, recipe and data files).
 
     Raises:
         ConfigError: when the config holds a secret-looking key at any depth (say a token inside a
@@ -57,11 +74,21 @@ def write_run_files(
     meta = {"id": run_id, "created": now()} | (read_json(folder / META) or {})
     sweeps = meta.get("sweeps")
     meta |= {"sweeps": sweeps if isinstance(sweeps, list) else []}  # a corrupt record: anew
-    meta |= summary(cfg, role)
+    meta |= summary(cfg, role) | (facts or {"kind": "evaluation", "training": run_id.partition("-")[0]})
     if sweep and sweep not in meta["sweeps"]:
         meta["sweeps"].append(sweep)
     write_json(folder / META, meta)
-    create_pending(folder)  # never over a status another process wrote meanwhile (two sweeps at once)
+    if meta["kind"] != "base":  # the base model is never trained: a status would stay pending
+        create_pending(folder)  # never over a status another process wrote meanwhile (two sweeps)
+
+
+def write_planned(
+    rid: str, cfg: Config, overrides: list[str], role: str, sweep: str | None, facts: dict[str, Any]
+) -> None:
+    """Write a planned run's training folder (kind, recipe, data files in `facts`) and its own."""
+    kind = {"kind": "base" if role == "base" else "training"}
+    write_run_files(training_dir(rid), cfg, overrides, rid.partition("-")[0], role, sweep, kind | facts)
+    write_run_files(run_dir(rid), cfg, overrides, rid, role, sweep)
 
 
 def read_overrides(folder: Path) -> list[str]:
@@ -185,8 +212,14 @@ def checkpoints_dir(folder: Path) -> Path:
 
 
 def model_dir(folder: Path) -> Path:
-    """The final weights (or adapter) of a trained run."""
+    """The weights (or adapter) a training kept (see training.keep)."""
     return folder / MODEL
+
+
+def has_weights(folder: Path) -> bool:
+    """True when a training's folder holds its kept weights (a model/ folder with files)."""
+    final = folder / MODEL
+    return final.is_dir() and any(final.iterdir())
 
 
 def wandb_dir(folder: Path) -> Path:

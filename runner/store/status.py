@@ -1,4 +1,4 @@
-"""A run's state machine (status.json): pending -> running -> done | failed | interrupted.
+"""A run's or a training's state machine (status.json): pending -> running -> done | failed | interrupted.
 
 run: mixft status smoke    (failed or interrupted runs go back to running on their next attempt)
 
@@ -22,7 +22,7 @@ NEXT = {
     "running": {"done", "failed", "interrupted"},
     "failed": {"running"},
     "interrupted": {"running", "failed"},
-    "done": set(),
+    "done": {"running"},  # a training whose weights were not kept, trained again
 }
 ERROR_TAIL = 4000  # characters of a traceback kept per attempt
 UNRECORDED = "the run process ended without recording its state (killed, or a full disk)"

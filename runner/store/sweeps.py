@@ -10,22 +10,23 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from pathlib import Path
+from typing import Any
 
 from mixft.runner.config.schema import Config
-from mixft.runner.paths import run_dir, sweeps_root
+from mixft.runner.paths import sweeps_root
 from mixft.runner.store import rundir
 from mixft.runner.store.atomic import read_json, write_json
 from mixft.runner.store.status import now
 
-# (run id, resolved config, overrides, role) of one planned run
-PlannedFiles = tuple[str, Config, list[str], str]
+# (run id, resolved config, overrides, role, training facts) of one planned run
+PlannedFiles = tuple[str, Config, list[str], str, dict[str, Any]]
 
 
 def record_sweep(name: str, runs: Iterable[PlannedFiles]) -> list[str]:
-    """Write every run's directory (pending if new), then the sweep's record; returns the run ids."""
+    """Write every run's folders (pending if new), then the sweep's record; returns the run ids."""
     ids = []
-    for rid, cfg, overrides, role in runs:
-        rundir.write_run_files(run_dir(rid), cfg, overrides, rid, role, name)
+    for rid, cfg, overrides, role, facts in runs:
+        rundir.write_planned(rid, cfg, overrides, role, name, facts)
         ids.append(rid)
     write_json(record_path(name), {"name": name, "updated": now(), "runs": ids})
     return ids

@@ -102,3 +102,34 @@ def load_model(model: ModelConfig, quantization: Any = None) -> Any:
     except (OSError, ValueError) as exc:
         reason = str(exc).strip().splitlines()[0]
         raise ConfigError(f"model '{model.name}': cannot load {source} ({reason})") from None
+
+
+def load_kept(model: ModelConfig, folder: Path, adapter: bool, quantization: Any = None) -> Any:
+    """The weights a training kept: its final model, or its adapter on the base model.
+
+    Args:
+        model: The base model's config (dtype, attention kernel; the base for an adapter).
+        folder: The training's model/ folder.
+        adapter: True when the folder holds a LoRA adapter.
+        quantization: The QLoRA quantization config of the base, or None.
+
+    Raises:
+        ConfigError: when the weights cannot be loaded.
+    """
+    if adapter:
+        from peft import PeftModel
+
+        return PeftModel.from_pretrained(load_model(model, quantization), str(folder))
+    import torch
+    from transformers import AutoModelForCausalLM
+
+    dtype = "auto" if model.dtype == "auto" else getattr(torch, model.dtype)
+    try:
+        return AutoModelForCausalLM.from_pretrained(
+            str(folder), dtype=dtype, attn_implementation=_attention(model), use_safetensors=True
+        )
+    except (OSError, ValueError) as exc:
+        reason = str(exc).strip().splitlines()[0]
+        raise ConfigError(
+            f"model '{model.name}': cannot load the kept weights in {folder} ({reason})"
+        ) from None

@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+from mixft.runner.config.run import kept_weights
 from mixft.runner.config.schema import Config
 from mixft.runner.store import rundir
 from mixft.runner.train.checkpoints import last_checkpoint
@@ -112,32 +113,44 @@ def run_loss(
     return total / known if known else None
 
 
-def _save_final(trainer: Any, tokenizer: Any, run_dir: Path) -> None:
-    """Save the weights (or adapter) to run_dir/model through a staging folder and one rename.
+def _save_final(trainer: Any, tokenizer: Any, folder: Path, keep: str) -> Any:
+    """Save the weights `keep` asks for to folder/model, through a staging folder and one rename.
 
     Every process calls save_model (DeepSpeed gathers the shards collectively); the main one renames.
+    keep=final on a LoRA run saves the adapter merged into the model. Returns the model to evaluate.
     """
-    final = rundir.model_dir(run_dir)
+    final = rundir.model_dir(folder)
+    if keep == "none":
+        if trainer.is_world_process_zero():
+            shutil.rmtree(final, ignore_errors=True)
+        return trainer.model
     staging = final.with_name(f".{final.name}-staging")
     if trainer.is_world_process_zero():
         shutil.rmtree(staging, ignore_errors=True)
     trainer.accelerator.wait_for_everyone()
-    trainer.save_model(str(staging))
+    model = trainer.model
+    if keep == "final" and hasattr(model, "merge_and_unload"):  # a LoRA adapter: merge it
+        model = model.merge_and_unload()
+        if trainer.is_world_process_zero():
+            model.save_pretrained(str(staging), safe_serialization=True)
+    else:
+        trainer.save_model(str(staging))
     trainer.accelerator.wait_for_everyone()
     if trainer.is_world_process_zero():
         tokenizer.save_pretrained(str(staging))
         shutil.rmtree(final, ignore_errors=True)
         staging.rename(final)
+    return model
 
 
 def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str) -> Trained:
-    """Fine-tune the run's model on its mix and save the final weights (or LoRA adapter) to run_dir/model.
+    """Fine-tune the run's model on its mix and keep its weights in run_dir/model (see training.keep).
 
     Args:
         cfg: The resolved run config.
         rows: The training mix (input_ids, labels), from `build_training_set`.
         tokenizer: The model's tokenizer.
-        run_dir: The run directory; checkpoints go to run_dir/checkpoints.
+        run_dir: The training's folder; checkpoints go to run_dir/checkpoints.
         report_to: "wandb" or "none".
     """
     from trl import SFTTrainer
@@ -164,8 +177,9 @@ def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str)
         loss_now, runtime = float(result.training_loss), float(result.metrics.get("train_runtime", 0.0))
     except AlreadyTrained:  # the checkpoint is the final one: its weights are loaded, nothing to train
         loss_now, runtime = 0.0, 0.0
-    _save_final(trainer, tokenizer, run_dir)
-    if cfg.training.save_final_only and trainer.is_world_process_zero():
+    keep = kept_weights(cfg)
+    model = _save_final(trainer, tokenizer, run_dir, keep)
+    if (cfg.training.save_final_only or keep == "none") and trainer.is_world_process_zero():
         shutil.rmtree(checkpoints, ignore_errors=True)
     history, steps = trainer.state.log_history, trainer.state.global_step
     loss = run_loss(history, step, steps - step, loss_now)
@@ -176,4 +190,4 @@ def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str)
         "train/examples": float(len(rows)),
         **_loss_metrics(history),
     }
-    return Trained(trainer.model, metrics, step)
+    return Trained(model, metrics, step)

@@ -21,11 +21,10 @@ from mixft.runner.execute.entry import EXIT_CLAIMED
 from mixft.runner.execute.executors.base import Executor, Report
 from mixft.runner.execute.executors.processes import Job, LocalLauncher
 from mixft.runner.execute.executors.slots import Slot, device_slots
-from mixft.runner.execute.states import eligible, last_error, record_state
+from mixft.runner.execute.states import eligible, held_by, last_error, record_state
 from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
 from mixft.runner.store import rundir
-from mixft.runner.store.claims import claim_summary, holder
 from mixft.runner.store.status import read_status
 
 POLL_S = 0.2
@@ -48,7 +47,7 @@ class Runner:
     def _launch(self, pending: deque[str]) -> None:
         while self.free and pending and not self.stopping:
             rid = pending.popleft()
-            held = claim_summary(run_dir(rid))
+            held = held_by(rid)
             if held is not None:  # another sweep, or a worker left from a killed one: wait for it
                 self.waiting.add(rid)
                 self.report("waiting", f"{rid} is being run by {held}")
@@ -98,7 +97,7 @@ class Runner:
 
     def _unwait(self, pending: deque[str]) -> None:
         for rid in list(self.waiting):
-            if holder(run_dir(rid)) is None:
+            if held_by(rid) is None:
                 self.waiting.discard(rid)
                 if eligible(rid, self.settings.retries):
                     pending.append(rid)

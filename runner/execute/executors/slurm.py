@@ -21,10 +21,10 @@ from typing import Any
 from mixft.runner.config.executors import SlurmConfig
 from mixft.runner.execute.executors.base import Executor, Report
 from mixft.runner.execute.launch import entry_args, launch_command, needs_launcher
+from mixft.runner.execute.states import held_by
 from mixft.runner.paths import run_dir, slurm_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
 from mixft.runner.store import rundir
-from mixft.runner.store.claims import holder
 
 POLL_S = 5.0
 
@@ -127,7 +127,7 @@ class SlurmExecutor(Executor):
         return "SLURM" + (f" partition {self.settings.partition}" if self.settings.partition else "")
 
     def run(self, plan: Plan, queue: list[PlannedRun], report: Report, tick: Callable[[], None]) -> bool:
-        todo = [run.id for run in queue if holder(run_dir(run.id)) is None]
+        todo = [run.id for run in queue if held_by(run.id) is None]
         if todo:
             jobs = submit(plan.sweep, todo, self.settings)
             report("submitted", f"{len(jobs)} runs as SLURM job array {jobs[0].split('_')[0]}")

@@ -1,0 +1,109 @@
+"""What a run's process does once it holds its claims: train (unless its training is done and its
+weights kept), then evaluate. Each stage records its own state: the training in runs/<training>/,
+the evaluation in the run's folder.
+
+run: python -m mixft.runner.execute.entry RUN_ID    (see entry.py)
+"""
+
+from __future__ import annotations
+
+import time
+from pathlib import Path
+from typing import Any
+
+from mixft.runner.config.run import eval_tasks, kept_weights, role_of
+from mixft.runner.config.schema import Config
+from mixft.runner.store import rundir
+from mixft.runner.store.status import read_status, set_state
+
+
+class Interrupted(BaseException):
+    """SIGTERM (preemption, scancel, a second Ctrl-C upstream): stop and mark the run interrupted."""
+
+
+def needs_training(cfg: Config, training: Path) -> bool:
+    """True unless the run scores the base model, or its training is done with its weights kept."""
+    if role_of(cfg) == "base":
+        return False
+    return read_status(training)["state"] != "done" or not rundir.has_weights(training)
+
+
+def _train(cfg: Config, tokenizer: Any, training: Path, report_to: str) -> tuple[Any, dict[str, float]]:
+    """Train and record the training's state and metrics in its own folder."""
+    from mixft.runner.data.build import build_training_set
+    from mixft.runner.train.trainer import train
+
+    if read_status(training)["state"] == "running":  # we hold its claim: its last holder died
+        set_state(training, "interrupted", "the previous attempt ended without recording its state")
+    set_state(training, "running")
+    try:
+        clock = time.perf_counter()
+        built = build_training_set(cfg, tokenizer)
+        rundir.write_manifest(training, built.manifest)
+        metrics = {"time/data_s": time.perf_counter() - clock}
+        trained = train(cfg, built.rows, tokenizer, training, report_to)
+        metrics |= {**trained.metrics, "train/resumed_from_step": float(trained.resumed_from_step)}
+        metrics["time/train_s"] = time.perf_counter() - clock - metrics["time/data_s"]
+        rundir.write_metrics(training, metrics)
+        set_state(training, "done")
+        return trained.model, metrics
+    except (KeyboardInterrupt, Interrupted) as exc:
+        set_state(training, "interrupted", f"{type(exc).__name__}: {exc}")
+        raise
+    except BaseException:
+        import traceback
+
+        set_state(training, "failed", traceback.format_exc())
+        raise
+
+
+def _kept(cfg: Config, training: Path) -> tuple[Any, dict[str, float]]:
+    """The kept weights of a done training, and its metrics."""
+    from mixft.runner.train.models import load_kept
+    from mixft.runner.train.trl_adapter import quantization_config
+
+    adapter = kept_weights(cfg) == "adapter"
+    model = load_kept(
+        cfg.model, rundir.model_dir(training), adapter, quantization_config(cfg) if adapter else None
+    )
+    return model, rundir.read_metrics(training)
+
+
+def work(cfg: Config, folder: Path, training: Path, train_now: bool, report_to: str) -> dict[str, float]:
+    """Data, training (when `train_now`) and evaluation of one run; `time/*` give each stage's seconds.
+
+    Args:
+        cfg: The run's resolved config.
+        folder: The run's folder (its evaluation).
+        training: Its training's folder.
+        train_now: Train (we hold the training's claim), else load the kept weights.
+        report_to: "wandb" or "none", for the trainer.
+    """
+    from mixft.runner.data.tokenizer import load_tokenizer
+    from mixft.runner.evaluate.evaluator import eval_examples, evaluate_run
+    from mixft.runner.train.models import load_model
+
+    # loaded before training: an eval source that cannot load fails the run before it trains
+    examples = {task: eval_examples(cfg, task) for task in eval_tasks(cfg)}
+    tokenizer = load_tokenizer(cfg.model)
+    if role_of(cfg) == "base":
+        model, metrics = load_model(cfg.model), {}
+    elif train_now:
+        model, metrics = _train(cfg, tokenizer, training, report_to)
+    else:
+        model, metrics = _kept(cfg, training)
+    start_eval = time.perf_counter()
+    metrics = {**metrics, **evaluate_run(cfg, model, tokenizer, folder, examples)}
+    metrics["time/eval_s"] = time.perf_counter() - start_eval
+    return metrics
+
+
+def train_only(cfg: Config, training: Path) -> None:
+    """A non-main process of a multi-GPU run: take part in training; states, eval and W&B are rank 0's."""
+    from mixft.runner.data.build import build_training_set
+    from mixft.runner.data.tokenizer import load_tokenizer
+    from mixft.runner.train.trainer import train
+
+    tokenizer = load_tokenizer(cfg.model)
+    if needs_training(cfg, training):
+        train(cfg, build_training_set(cfg, tokenizer).rows, tokenizer, training, "none")
