@@ -35,6 +35,12 @@ def compare(
     sweep: Annotated[
         str, typer.Argument(help="A sweep that has run (in this store, or in W&B with --source wandb).")
     ],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(
+            help="Overrides, as for `mixft sweep`: compare the runs they plan (eval.max_examples=32)."
+        ),
+    ] = None,
     view: Annotated[
         View,
         typer.Option(
@@ -73,7 +79,7 @@ def compare(
     from mixft.runner.compare.core import build, heatmap_path, load_runs, plot_result, publish_result
     from mixft.runner.compare.pairing import Options
 
-    runs, unreadable = load_runs(sweep, source.value, project, entity)
+    runs, unreadable = load_runs(sweep, source.value, project, entity, overrides)
     result = build(sweep, view.value, Options(metric.value, confidence, resamples), runs, unreadable)
     {
         Format.table: render.table,

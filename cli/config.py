@@ -39,8 +39,8 @@ def show(overrides: Overrides = None) -> None:
     from mixft.cli.render import config_yaml
     from mixft.runner.config.load import load_config
     from mixft.runner.config.run import resolve, role_of
-    from mixft.runner.store.identity import run_id
+    from mixft.runner.plan.ids import ids_of
 
     cfg = resolve(load_config(overrides or []))
-    typer.echo(f"# run {run_id(cfg)} ({role_of(cfg)})")
+    typer.echo(f"# run {ids_of(cfg).run} ({role_of(cfg)})")
     typer.echo(config_yaml(cfg), nl=False)

@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from mixft.cli import compare, config, data, launch, plan, run, status, sweep, sync
+from mixft.cli import compare, config, data, launch, plan, run, status, store, sweep, sync
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import store_root
 
@@ -60,9 +60,11 @@ app = typer.Typer(
 )
 app.add_typer(config.app, name="config")
 app.add_typer(data.app, name="data")
+app.add_typer(store.app, name="store")
 app.command("plan")(plan.plan)
 app.command("run")(run.run)
 app.command("sweep")(sweep.sweep)
+app.command("eval")(sweep.evaluate)
 app.command("status")(status.status)
 app.command("sync")(sync.sync_command)
 app.command("compare")(compare.compare)

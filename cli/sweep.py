@@ -47,14 +47,49 @@ def sweep(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would run, run nothing.")] = False,
 ) -> None:
     """Run a sweep's runs that are not done: skip done, resume interrupted, retry failed ones."""
-    from mixft.cli import render
-    from mixft.runner.execute.executors import executor_for
     from mixft.runner.execute.options import planned
-    from mixft.runner.execute.sweep import queue
 
     options = {"gpus": gpus, "gpus_per_run": gpus_per_run, "max_parallel": max_parallel}
     options |= {"retries": retries, "timeout_min": timeout_min}
-    plan = planned(name, overrides or [], executor, options, only)
+    _sweep(planned(name, overrides or [], executor, options, only), dry_run)
+
+
+def evaluate(
+    name: Annotated[str, typer.Argument(help="A packaged sweep name or a YAML path.")],
+    overrides: Annotated[
+        list[str] | None, typer.Argument(help="Overrides, as for `mixft plan` (eval.*, eval.tasks=[...]).")
+    ] = None,
+    executor: Annotated[
+        str | None, typer.Option(help="local or slurm, as for `mixft sweep` (default: the config's)")
+    ] = None,
+    gpus: Annotated[str | None, typer.Option(help="GPUs to use, as for `mixft sweep`")] = None,
+    only: Annotated[str | None, typer.Option(help="Only runs matching FIELD=VALUE[,...].")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would run, run nothing.")] = False,
+) -> None:
+    """Score a sweep's saved models again (new eval settings or tasks); train nothing."""
+    from mixft.runner.execute.options import planned
+    from mixft.runner.plan.work import work_of
+
+    plan = planned(name, overrides or [], executor, {"gpus": gpus}, only)
+    work = work_of(plan.runs)
+    untrained = [run for run in plan.runs if work[run.id].what == "train"]
+    if untrained:
+        typer.secho(
+            f"{len(untrained)} run(s) have no saved model to score ({work[untrained[0].id].why or 'not trained'}"
+            f"); `mixft sweep {plan.sweep}` trains them",
+            fg="yellow",
+            err=True,
+        )
+    _sweep(plan.only([run for run in plan.runs if work[run.id].what != "train"]), dry_run)
+
+
+def _sweep(plan: Plan, dry_run: bool) -> None:
+    from mixft.cli import render
+    from mixft.runner.execute.executors import executor_for
+    from mixft.runner.execute.sweep import queue
+
+    if not plan.runs:
+        raise typer.Exit(code=1)
     settings = plan.executor()
     todo = queue(plan, settings.retries)
     where = executor_for(settings).where()

@@ -5,6 +5,7 @@ run: MIXFT_HOME=/scratch/$USER/mixft mixft plan smoke --format json    (see each
     runs/<training>/                 one training: its weights, checkpoints, data manifest, train.log
     runs/<training>/evals/<eval>/    one evaluation of it: metrics, predictions (a run's folder)
     sweeps/<name>.json  which runs a sweep holds (store/sweeps.py)
+    migrated/           leftovers `mixft store migrate` set aside (store/migrate.py)
     cache/tokens/       tokenised sources shared by every run (data/cache.py)
     models/             models mixft builds itself (the tiny model and its tokenizer)
     compare/<sweep>/    `mixft compare` plots, W&B comparison runs and downloaded files
@@ -43,6 +44,11 @@ def run_dir(run_id: str) -> Path:
     """
     trained, _, evaluation = run_id.partition("-")
     return runs_root() / trained / "evals" / evaluation if evaluation else runs_root() / trained
+
+
+def migrated_root() -> Path:
+    """Folder of what `mixft store migrate` could not place: leftovers of duplicate old runs."""
+    return store_root() / "migrated"
 
 
 def sweeps_root() -> Path:

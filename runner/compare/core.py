@@ -13,7 +13,7 @@ from typing import Any
 from mixft.runner.compare import sources, views
 from mixft.runner.compare.pairing import Options, Report, pair, pair_additions
 from mixft.runner.compare.results import RunResult
-from mixft.runner.errors import unknown
+from mixft.runner.errors import ConfigError, unknown
 from mixft.runner.paths import compare_dir
 
 
@@ -34,13 +34,21 @@ class Result:
 
 
 def load_runs(
-    sweep: str, source: str, project: str | None, entity: str | None
+    sweep: str, source: str, project: str | None, entity: str | None, overrides: list[str] | None = None
 ) -> tuple[list[RunResult], list[str]]:
-    """The sweep's runs from the store or W&B, and a line per run that could not be read."""
+    """The sweep's runs from the store or W&B, and a line per run that could not be read.
+
+    With `overrides`, the runs the sweep plans with them (store only): `eval.max_examples=32` reads
+    the evaluations made with those settings, whichever the sweep ran last.
+    """
     if source not in sources.SOURCES:
         raise unknown("source", source, sources.SOURCES)
     if source == "store":
-        return sources.store_runs(sweep)
+        return sources.store_runs(sweep, overrides)
+    if overrides:
+        raise ConfigError(
+            "compare --source wandb reads the sweep's W&B group as it is; it takes no overrides"
+        )
     tracker = sources.tracker_settings(sweep)
     return sources.wandb_runs(
         sweep, project or tracker.get("project") or "mixft", entity or tracker.get("entity")

@@ -27,10 +27,12 @@ WANDB_STATES = {"finished": "done", "failed": "failed", "crashed": "failed", "ki
 API_TIMEOUT_S = 60
 
 
-def store_runs(sweep: str) -> tuple[list[RunResult], list[str]]:
-    """Runs the sweep recorded in this store, and a line per run whose directory cannot be read."""
+def store_runs(sweep: str, overrides: list[str] | None = None) -> tuple[list[RunResult], list[str]]:
+    """Runs the sweep recorded in this store (or, with `overrides`, the runs the sweep plans with
+    them), and a line per run whose directory cannot be read."""
     runs, unreadable = [], []
-    for rid in recorded_runs(sweep):
+    ids = [run.id for run in expand(load_sweep(sweep), overrides).runs] if overrides else recorded_runs(sweep)
+    for rid in ids:
         run = from_store(rid)
         if run is None:
             unreadable.append(f"run {rid}: {run_dir(rid)} has no readable {rundir.CONFIG}")

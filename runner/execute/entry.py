@@ -27,7 +27,7 @@ from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
 from mixft.runner.execute.work import Interrupted, needs_training, train_only, work
 from mixft.runner.paths import run_dir, training_dir
-from mixft.runner.plan.ids import ids_of
+from mixft.runner.plan.ids import identify, ids_of
 from mixft.runner.store import rundir
 from mixft.runner.store.claims import Claim, claim_summary, try_claim
 from mixft.runner.store.status import read_status, set_state
@@ -46,10 +46,9 @@ class Outcome:
 
 def prepare(overrides: list[str], sweep: str | None = None) -> tuple[str, Config]:
     """Resolve a run from its overrides and write its folders (pending if new); return id and config."""
-    cfg = resolve(load_config(overrides))
-    ids = ids_of(cfg)
-    rundir.write_planned(ids.run, cfg, overrides, role_of(cfg), sweep, ids.training_facts())
-    return ids.run, cfg
+    rid, cfg, role, facts = identify(overrides)
+    rundir.write_planned(rid, cfg, overrides, role, sweep, facts)
+    return rid, cfg
 
 
 def _load(rid: str) -> Config:

@@ -18,6 +18,7 @@ from mixft.runner.errors import ConfigError
 from mixft.runner.plan.filters import check_filters, matches, parse_only
 from mixft.runner.plan.grid import Plan, expand
 from mixft.runner.plan.sweepfile import load_sweep
+from mixft.runner.store.migrate import old_layout_error, old_runs
 
 
 def _value(value: Any) -> str:
@@ -66,6 +67,9 @@ def planned(
             `--only` filter that matches no run.
     """
     spec = load_sweep(name)
+    old = old_runs()
+    if old:
+        raise ConfigError(old_layout_error(len(old)))
     overrides = [*overrides, *executor_overrides(executor, {})]
     _check_options(spec.base, overrides, options or {})
     plan = expand(spec, [*overrides, *executor_overrides(None, options or {})])

@@ -11,6 +11,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
+from mixft.runner.config.load import load_config
+from mixft.runner.config.run import resolve, role_of
 from mixft.runner.config.schema import Config
 from mixft.runner.data.fingerprint import data_files, data_ids
 from mixft.runner.store.identity import Digests, recipe_key, run_id, split_id
@@ -49,3 +51,14 @@ class Identifier:
 def ids_of(cfg: Config) -> RunIds:
     """The ids of one resolved run config."""
     return Identifier()(cfg)
+
+
+def identify(overrides: list[str]) -> tuple[str, Config, str, dict[str, Any]]:
+    """A run from its overrides as a sweep plans it now: run id, resolved config, role, training facts.
+
+    Raises:
+        ConfigError: the overrides no longer compose (a removed option or field).
+    """
+    cfg = resolve(load_config(overrides))
+    ids = ids_of(cfg)
+    return ids.run, cfg, role_of(cfg), ids.training_facts()

@@ -115,6 +115,11 @@ def read_config(folder: Path) -> dict[str, Any]:
     return config
 
 
+def update_meta(folder: Path, **entries: Any) -> None:
+    """Set entries of run.json, keeping the rest."""
+    write_json(folder / META, read_meta(folder) | entries)
+
+
 def read_meta(folder: Path) -> dict[str, Any]:
     """run.json: id, created, sweeps, and the run's summary (model, tasks, regularizer, seed, role)."""
     return read_json(folder / META) or {}
