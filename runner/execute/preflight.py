@@ -18,6 +18,8 @@ from collections.abc import Iterable
 from mixft.runner.config.run import eval_tasks, training_sources
 from mixft.runner.config.schema import Config, TaskConfig
 from mixft.runner.errors import ConfigError
+from mixft.runner.execute.work import needs_training
+from mixft.runner.paths import training_dir
 from mixft.runner.plan.grid import PlannedRun
 from mixft.runner.store.identity import canonical_json
 
@@ -26,10 +28,10 @@ log = logging.getLogger(__name__)
 SAMPLE_ROWS = 2000  # rows formatted per split: enough to meet a stray label, cheap on any source
 
 
-def reads(cfg: Config) -> list[tuple[str, str]]:
-    """(task, split) of every split a run reads: train splits of its sources and pool, eval splits
-    of the tasks it is scored on."""
-    train = {*training_sources(cfg), *cfg.mixture.pool}
+def reads(cfg: Config, trains: bool = True) -> list[tuple[str, str]]:
+    """(task, split) of every split a run reads: train splits of its sources and pool (when it
+    `trains`: not when its training is done and kept), eval splits of the tasks it is scored on."""
+    train = {*training_sources(cfg), *cfg.mixture.pool} if trains else set()
     return sorted({(t, "train") for t in train} | {(t, "eval") for t in eval_tasks(cfg)})
 
 
@@ -56,7 +58,7 @@ def check_split(task: TaskConfig, split: str, cfg: Config) -> int:
 
 
 def preflight(runs: Iterable[PlannedRun]) -> int:
-    """Check every split the runs read, once each.
+    """Check every split the runs read, once each (a run that only evaluates reads no train split).
 
     Returns:
         How many distinct splits were checked.
@@ -66,7 +68,7 @@ def preflight(runs: Iterable[PlannedRun]) -> int:
     """
     seen: set[str] = set()
     for run in runs:
-        for name, split in reads(run.config):
+        for name, split in reads(run.config, needs_training(run.config, training_dir(run.id))):
             task = run.config.task[name]
             key = _key(task, split, run.config)
             if key in seen:

@@ -77,8 +77,19 @@ def plain(section: Any, leave_out: frozenset[str] = frozenset()) -> dict[str, An
             if nested:
                 out[field.name] = nested
         elif value != default:
-            out[field.name] = value
+            out[field.name] = _jsonable(value)
     return out
+
+
+def _jsonable(value: Any) -> Any:
+    """A value inside a section: sections in lists or dicts (epochs_by_sources) follow `plain`'s rule."""
+    if dataclasses.is_dataclass(value) and not isinstance(value, type):
+        return plain(value)
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    if isinstance(value, dict):
+        return {k: _jsonable(v) for k, v in value.items()}
+    return value
 
 
 class Digests:
