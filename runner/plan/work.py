@@ -28,7 +28,7 @@ class Work:
 
 
 def _trainings_by_recipe(root: Path) -> dict[str, dict[str, Any]]:
-    """run.json of every training in the store, by recipe key (see store/identity.recipe_key)."""
+    """run.json of every training in the store, by recipe key (see `recipe_key` in store/identity.py)."""
     found: dict[str, dict[str, Any]] = {}
     for meta_path in root.glob(f"*/{rundir.META}"):
         meta = rundir.read_meta(meta_path.parent)

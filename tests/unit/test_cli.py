@@ -49,9 +49,11 @@ def test_config_show_prints_the_resolved_run():
 def test_plan_json_has_the_stable_keys(tmp_path):
     rows = plan_json("smoke")
     for row in rows:
-        assert {"id", "model", "tasks", "regularizer", "seed", "role"} <= set(row)
+        assert {"id", "training", "model", "tasks", "regularizer", "seed", "role", "work"} <= set(row)
         assert isinstance(row["tasks"], list) and row["role"] in {"base", "baseline", "mixture"}
-        assert row["run_dir"] == str(tmp_path / "store" / "runs" / row["id"])
+        training, _, evaluation = row["id"].partition("-")
+        assert training == row["training"] and len(evaluation) == 8
+        assert row["run_dir"] == str(tmp_path / "store" / "runs" / training / "evals" / evaluation)
     assert len({row["id"] for row in rows}) == len(rows)
 
 

@@ -47,6 +47,7 @@ def roles(rows: list[dict[str, Any]]) -> Counter:
 def test_sweep_plans_the_expected_runs(name, total, mixtures, baselines, added, base):
     rows = planned(name)
     assert len(rows) == total and len({row["id"] for row in rows}) == total
+    assert len({row["training"] for row in rows}) == total  # no two runs share a training
     assert roles(rows) == Counter(mixture=mixtures, baseline=baselines, base=base)
     assert sum(row["added"] for row in rows if row["role"] == "baseline") == added
     for row in rows:
@@ -59,7 +60,7 @@ def test_cocktail_paper_trains_220_runs():
     assert len(trained) == 220
     per_model = Counter(row["model"] for row in trained)
     assert per_model == dict.fromkeys(MODELS, 55)
-    assert {row["training"] for row in trained} == {"full_paper"}
+    assert {row["recipe"] for row in trained} == {"full_paper"}
     assert {row["regularizer"] for row in trained} == {"none"}  # open_orca / orca_math are sources here
 
 
@@ -82,9 +83,12 @@ def test_the_lora_sweep_is_the_same_grid_with_lora():
         return Counter((r["model"], tuple(r["tasks"]), r["regularizer"], r["seed"], r["role"]) for r in rows)
 
     assert grid(full) == grid(lora)
-    assert {row["training"] for row in lora} == {"lora"}
-    trained_ids = {row["id"] for row in full if row["role"] != "base"}
-    assert not trained_ids & {row["id"] for row in lora}  # a different recipe is a different run
+    assert {row["recipe"] for row in lora} == {"lora"}
+    trainings = {row["training"] for row in full if row["role"] != "base"}
+    assert not trainings & {row["training"] for row in lora}  # a different recipe is a different training
+    # the base model's training is the model alone, and its scoring reads no recipe: one run for both
+    base = {row["id"] for row in full if row["role"] == "base"}
+    assert len(base) == 4 and base == {row["id"] for row in lora if row["role"] == "base"}
     plan = expand(load_sweep("cocktail_paper_lora"))
     cfg = next(r.config for r in plan.runs if r.role == "mixture")
     assert cfg.training.method == "lora" and cfg.training.deepspeed is None

@@ -202,13 +202,13 @@ def test_typical_sizes_change_the_estimate_and_never_the_run_id():
     from mixft.runner.config.run import resolve
     from mixft.runner.plan.cost import run_cost
     from mixft.runner.plan.hardware import hardware
-    from mixft.runner.store.identity import run_id
+    from mixft.runner.plan.ids import ids_of
     from mixft.runner.store.measured import StoreStats
 
     base = ["model=phi3_mini", "training=full_paper", "mixture.tasks=[fpb]"]
     plain, bigger = (
         resolve(load_config([*base, *extra])) for extra in ([], ["task.fpb.typical.tokens_per_row=700"])
     )
-    assert run_id(plain) == run_id(bigger)
+    assert ids_of(plain).run == ids_of(bigger).run
     costs = [run_cost(cfg, "x", StoreStats(), hardware()).tokens for cfg in (plain, bigger)]
     assert costs[1] == costs[0] * 10  # fpb: 70 tokens a row in its YAML

@@ -15,7 +15,7 @@ from mixft.runner.config.run import resolve
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan.cost import run_cost
 from mixft.runner.plan.hardware import GPU_PEAK_TFLOPS, eval_flops, hardware, train_flops
-from mixft.runner.store.identity import run_id
+from mixft.runner.plan.ids import ids_of
 from mixft.runner.store.measured import StoreStats
 from tests.unit.helpers import assert_usage_error, invoke, plan_json
 
@@ -45,7 +45,7 @@ def test_gpu_hours_are_flops_over_peak_times_mfu():
 def test_a_full_fine_tuning_run_costs_6nd_plus_generation():
     cfg = config("training=full_paper", "mixture.tasks=[fpb]")
     hw = hardware("A100", 0.4)
-    cost = run_cost(cfg, run_id(cfg), StoreStats(), hw)
+    cost = run_cost(cfg, ids_of(cfg).run, StoreStats(), hw)
     # cap x typical tokens per row x 3 epochs (<= 3 sources)
     tokens = 5_000 * cfg.task["fpb"].typical.tokens_per_row * 3
     assert (cost.tokens, cost.epochs, cost.tokens_source) == (tokens, 3.0, "estimate")
@@ -97,18 +97,25 @@ def manifest(tokens: dict[str, tuple[int, int]], max_length: int = 4096, origin:
     }
 
 
-def write_run(store: Path, rid: str, model: str, data: dict) -> None:
-    folder = store / "runs" / rid
+def write_run(store: Path, training: str, model: str, data: dict) -> None:
+    """A training's folder as the store holds it: runs/<training id>/ with its manifest and run.json."""
+    assert "-" not in training, "manifests live in a training's folder, not in an evaluation's"
+    folder = store / "runs" / training
     folder.mkdir(parents=True)
     (folder / "manifest.json").write_text(json.dumps(data))
-    (folder / "run.json").write_text(json.dumps({"id": rid, "model": model}))
+    (folder / "run.json").write_text(json.dumps({"id": training, "model": model}))
 
 
 def test_a_runs_own_manifest_gives_its_exact_tokens(tmp_path):
     cfg = config("training=full_paper", "mixture.tasks=[fpb]")
-    rid = run_id(cfg)
-    write_run(tmp_path, rid, "phi3_mini", manifest({"fpb": (4_000, 123_456)}))
-    cost = run_cost(cfg, rid, StoreStats.load(tmp_path / "runs"), hardware())
+    ids = ids_of(cfg)
+    write_run(tmp_path, ids.training, "phi3_mini", manifest({"fpb": (4_000, 123_456)}))
+    cost = run_cost(cfg, ids.run, StoreStats.load(tmp_path / "runs"), hardware())
+    assert (cost.tokens, cost.tokens_source) == (123_456 * 3, "cache")
+    # another evaluation of the same training reads the same manifest
+    other = config("training=full_paper", "mixture.tasks=[fpb]", "eval.max_examples=20")
+    assert ids_of(other).training == ids.training and ids_of(other).run != ids.run
+    cost = run_cost(other, ids_of(other).run, StoreStats.load(tmp_path / "runs"), hardware())
     assert (cost.tokens, cost.tokens_source) == (123_456 * 3, "cache")
 
 
@@ -174,17 +181,21 @@ def test_plan_json_carries_the_figures_and_keeps_its_keys(tmp_path):
     rows = plan_json(plan_file(tmp_path))
     assert len(rows) == 4
     for row in rows:
-        assert list(row)[: len(ROW_KEYS) + 1] == [*ROW_KEYS[:-1], "overrides", "run_dir"]
+        at = ROW_KEYS.index("run_dir")  # overrides, not a CSV column, comes just before it
+        assert list(row)[: len(ROW_KEYS) + 1] == [*ROW_KEYS[:at], "overrides", *ROW_KEYS[at:]]
         assert set(COST_KEYS) <= set(row)
         assert row["tokens_source"] == "estimate" and row["gpu"] == "H100" and row["mfu"] == 0.4
         assert row["gpu_hours"] > 0 and row["eval_flops"] > 0
         assert (row["tokens"] > 0) == (row["role"] != "base") == (row["train_flops"] > 0)
+        # an empty store: each training is new work; the base model is only scored, and keeps nothing
+        assert row["work"] == ("eval" if row["role"] == "base" else "train")
+        assert (row["disk_gb"] > 0) == (row["role"] != "base")
 
 
 def test_a_written_manifest_flips_a_run_to_cache(tmp_path):
     path = plan_file(tmp_path)
     fpb = next(row for row in plan_json(path) if row["tasks"] == ["fpb"])
-    write_run(tmp_path / "store", fpb["id"], "phi3_mini", manifest({"fpb": (4_321, 99_999)}))
+    write_run(tmp_path / "store", fpb["training"], "phi3_mini", manifest({"fpb": (4_321, 99_999)}))
     rows = {row["id"]: row for row in plan_json(path)}
     assert rows[fpb["id"]]["tokens_source"] == "cache" and rows[fpb["id"]]["tokens"] == 99_999 * 3
     # the mixture reuses fpb's measured tokens per row, but headline is still estimated

@@ -11,8 +11,8 @@ from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan.grid import expand
+from mixft.runner.plan.ids import ids_of
 from mixft.runner.plan.sweepfile import MixtureGrid, SweepSpec, load_sweep, packaged_sweeps
-from mixft.runner.store.identity import run_id
 from tests.unit.helpers import assert_usage_error, invoke, plan_json
 
 
@@ -51,7 +51,7 @@ def test_every_planned_run_rebuilds_from_its_overrides(name):
     for run in sample:
         rebuilt = resolve(load_config(run.overrides))
         assert rebuilt == run.config
-        assert run_id(rebuilt) == run.id
+        assert ids_of(rebuilt).run == run.id
 
 
 def test_missing_baselines_are_added_and_marked():
