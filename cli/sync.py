@@ -58,16 +58,19 @@ def _targets(run_ids: list[str], all_: bool) -> dict[str, list[Path]]:
         raise ConfigError("name the runs to upload (mixft sync RUN_ID ...) or pass --all; one of the two")
     if all_:
         targets: dict[str, list[Path]] = {}
-        # runs/<id>/wandb/offline-run-*, and compare/<sweep>/wandb/offline-run-* (`mixft compare --wandb`)
+        # runs/<training>/evals/<eval>/wandb/offline-run-* (run `<training>-<eval>`), and
+        # compare/<sweep>/wandb/offline-run-* (`mixft compare --wandb`)
         for folder in [*offline_runs(runs), *offline_runs(compare_root())]:
             owner = folder.parent.parent
-            targets.setdefault(owner.name if owner.parent == runs else f"compare/{owner.name}", []).append(
-                folder
-            )
+            if owner.parent.name == "evals" and owner.parent.parent.parent == runs:
+                name = f"{owner.parent.parent.name}-{owner.name}"
+            else:
+                name = owner.name if owner.parent == runs else f"compare/{owner.name}"
+            targets.setdefault(name, []).append(folder)
         if not targets:
             typer.echo(f"no offline W&B runs under {store_root()}")
         return targets
-    known = sorted(p.name for p in runs.iterdir()) if runs.is_dir() else []
+    known = sorted(f"{p.parent.parent.name}-{p.name}" for p in runs.glob("*/evals/*"))
     for rid in run_ids:
         if not run_dir(rid).is_dir():
             raise ConfigError(f"unknown run '{rid}'{did_you_mean(rid, known)}: no {run_dir(rid)}")

@@ -13,11 +13,13 @@ from pathlib import Path
 from mixft.runner.tracking.wandb_init import one_line
 
 SYNC_TIMEOUT_S = 120.0  # per run; an offline run's log is small
-# offline W&B runs under a store, its runs/ folder, or one run dir
+# offline W&B runs under a store, its runs/ folder, or one run dir (runs/<training>/evals/<eval>/)
 OFFLINE_GLOBS = (
     "wandb/offline-run-*",
     "*/wandb/offline-run-*",
+    "*/evals/*/wandb/offline-run-*",
     "runs/*/wandb/offline-run-*",
+    "runs/*/evals/*/wandb/offline-run-*",
     "compare/*/wandb/offline-run-*",  # `mixft compare --wandb`
 )
 

@@ -104,7 +104,8 @@ class WandbTracker:
             "job_type": self.role,
             "name": run_name(cfg),
             # the training it scores: a later evaluation of a saved model is a W&B run of its own
-            "config": tracking_config(cfg, self.role, self.sweep) | {"training_id": self.run_id.partition("-")[0]},
+            "config": tracking_config(cfg, self.role, self.sweep)
+            | {"training_id": self.run_id.partition("-")[0]},
             "tags": list(dict.fromkeys([*tracker.tags, cfg.model.name, self.role, cfg.regularizer.name])),
             "settings": wandb.Settings(**SETTINGS),
         }

@@ -9,7 +9,7 @@ from pathlib import Path
 import numpy as np
 
 from mixft.runner.execute.sweep import record
-from mixft.runner.paths import run_dir
+from mixft.runner.paths import run_dir, training_dir
 from mixft.runner.plan.grid import PlannedRun, expand
 from mixft.runner.plan.sweepfile import load_sweep
 from mixft.runner.store import status as states
@@ -59,8 +59,17 @@ def _row(task: str, i: int, correct: bool) -> dict:
     return {"index": i, "gold": answer, "output": f"{number:g}", "prediction": number, "correct": correct}
 
 
+def _train(run: PlannedRun, state: str, error: str | None = None) -> None:
+    """Mark the run's training `state` as its run would have (the base model is never trained)."""
+    training = training_dir(run.id)
+    if run.role != "base" and states.read_status(training)["state"] != "done":
+        states.set_state(training, "running")
+        states.set_state(training, state, error)
+
+
 def finish(run: PlannedRun, outcome: dict[str, np.ndarray]) -> None:
-    """Write predictions and metrics for `run` and mark it done."""
+    """Write predictions and metrics for `run` and mark it, and its training, done."""
+    _train(run, "done")
     folder = run_dir(run.id)
     metrics = {}
     for task, correct in outcome.items():
@@ -75,6 +84,8 @@ def finish(run: PlannedRun, outcome: dict[str, np.ndarray]) -> None:
 
 
 def fail(run: PlannedRun, error: str) -> None:
+    """Mark `run` failed with `error`, in its training (unless done) as in its own folder."""
+    _train(run, "failed", error)
     folder = run_dir(run.id)
     states.set_state(folder, "running")
     states.set_state(folder, "failed", error)

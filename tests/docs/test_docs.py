@@ -177,7 +177,10 @@ OTHER_LINES: dict[str, tuple[str, dict[str, str]]] = {
     "wandb login": ("interactive, and needs network", {}),
     "export HF_HUB_OFFLINE=1": ("applied (tests are offline anyway)", {"HF_HUB_OFFLINE": "1"}),
     "export HF_DATASETS_OFFLINE=1": ("applied (tests are offline anyway)", {"HF_DATASETS_OFFLINE": "1"}),
-    "tail -n 50 $MIXFT_HOME/runs/<id>/run.log": ("<id> is a placeholder for a run id", {}),
+    "tail -n 50 $MIXFT_HOME/runs/<training>/evals/<eval>/run.log": (
+        "<training> and <eval> are placeholders: the two parts of a run id",
+        {},
+    ),
     "sky jobs launch -n mixft-cocktail-paper sweep.sky.yaml --secret HF_TOKEN --secret WANDB_API_KEY": (
         "rents a cloud box; tests check the spec `mixft launch-spec` writes instead",
         {},

@@ -6,6 +6,7 @@ run: pytest tests/fuzz/test_fuzz_overrides.py
 from __future__ import annotations
 
 import json
+import re
 
 import pytest
 from hypothesis import given
@@ -17,11 +18,12 @@ from mixft.runner.config.run import resolve
 from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan.grid import expand
+from mixft.runner.plan.ids import ids_of
 from mixft.runner.plan.sweepfile import load_sweep
-from mixft.runner.store.identity import run_id
 from tests.fuzz.common import cli, config_error_or
 from tests.fuzz.strategies import junk_text, override_lists, overrides
 
+RUN_ID = r"[0-9a-f]{12}-[0-9a-f]{8}"  # <training>-<evaluation>
 # Click reads an argument that starts with "-" as an option, whatever mixft would make of it.
 cli_overrides = st.lists(overrides().filter(lambda o: not o.startswith("-")), max_size=3)
 
@@ -39,7 +41,7 @@ def test_load_config_composes_or_refuses(overrides_):
     assert isinstance(cfg, Config)
     assert isinstance(cfg.seed, int) and 0 <= cfg.seed < 2**32
     # what the CLI does next: the resolved config has an id
-    assert len(run_id(resolve(cfg))) == 12
+    assert re.fullmatch(RUN_ID, ids_of(resolve(cfg)).run)
 
 
 @given(cli_overrides)
@@ -54,7 +56,8 @@ def test_plan_smoke_with_overrides(overrides_):
     result = cli("plan", "smoke", *overrides_, "--format", "json")
     if result.exit_code == 0:
         rows = json.loads(result.stdout)
-        assert rows and all(len(row["id"]) == 12 for row in rows)
+        assert rows and all(re.fullmatch(RUN_ID, row["id"]) for row in rows)
+        assert all(row["id"].startswith(f"{row['training']}-") for row in rows)
 
 
 @given(override_lists)
@@ -66,7 +69,7 @@ def test_planned_runs_rebuild_from_their_overrides(overrides_):
     for run in plan.runs[:3]:
         rebuilt = resolve(load_config(run.overrides))
         assert rebuilt == run.config, run.overrides
-        assert run_id(rebuilt) == run.id
+        assert ids_of(rebuilt).run == run.id
 
 
 # Regressions: inputs the fuzzers found, and what they must do now.

@@ -26,8 +26,8 @@ from mixft.runner.plan import sweepfile
 from mixft.runner.plan.filters import FIELDS, check_filters, matches, parse_only
 from mixft.runner.plan.generators import generate_sets
 from mixft.runner.plan.grid import expand
+from mixft.runner.plan.ids import ids_of
 from mixft.runner.plan.sweepfile import MixtureGrid, SweepSpec, load_sweep
-from mixft.runner.store.identity import run_id
 from tests.fuzz.common import cli, config_error_or
 from tests.fuzz.strategies import (
     CHOICE_GROUPS,
@@ -196,7 +196,7 @@ def test_any_sweep_file_plans_or_fails_in_one_line(sweep_file, text):
         return
     spec = load_sweep(str(sweep_file))
     ids = [run.id for run in plan.runs]
-    assert len(ids) == len(set(ids)) and all(re.fullmatch(r"[0-9a-f]{12}", i) for i in ids)
+    assert len(ids) == len(set(ids)) and all(re.fullmatch(r"[0-9a-f]{12}-[0-9a-f]{8}", i) for i in ids)
     for run in plan.runs:
         assert run.role in ("base", "baseline", "mixture")
         assert run.config.mixture.tasks == sorted(run.config.mixture.tasks)
@@ -218,7 +218,7 @@ def test_any_sweep_file_plans_or_fails_in_one_line(sweep_file, text):
     # a sample rebuilds from its overrides: the id is a pure function of the config
     for run in plan.runs[:2]:
         rebuilt = resolve(load_config(run.overrides))
-        assert rebuilt == run.config and run_id(rebuilt) == run.id
+        assert rebuilt == run.config and ids_of(rebuilt).run == run.id
 
 
 @given(sweep_texts())

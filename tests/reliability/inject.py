@@ -8,8 +8,8 @@ wraps one library function there, so that the signal arrives exactly while that 
 
     checkpoint  half of checkpoint-4/optimizer.pt is on disk (trainer_state.json not yet written)
     final       the final weights are complete in .model-staging, not yet renamed to model/
-    metrics     metrics.json's temporary file is written and synced, not yet renamed
-    claim       claim.json is written, the claim lock is still held, status is not yet running
+    metrics     the training's metrics.json: its temporary file is written and synced, not yet renamed
+    claim       the run's claim.json is written, the claim lock is still held, status is not yet running
 
 Two runs go at a time; one line per run is printed: exit INDEX CODE (-N: ended by signal N).
 """
@@ -92,9 +92,11 @@ PATCHES = {
 def _child(plan: Any, index: int, moment: str, name: str) -> None:
     """Body of one forked run: output to its run.log, the patch, the entry point; never returns."""
     from mixft.runner.execute.entry import main as entry_main
+    from mixft.runner.paths import run_dir
+    from mixft.runner.store.rundir import run_log
 
     rid = plan.runs[index].id
-    with open(f"{os.environ['MIXFT_HOME']}/runs/{rid}/run.log", "ab", buffering=0) as log:
+    with open(run_log(run_dir(rid)), "ab", buffering=0) as log:
         os.dup2(log.fileno(), 1)
         os.dup2(log.fileno(), 2)
     PATCHES[moment](getattr(signal, f"SIG{name}"))

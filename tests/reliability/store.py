@@ -12,6 +12,8 @@ from typing import Any
 
 import yaml
 
+from mixft.runner.paths import run_dir, runs_root, training_dir
+
 REPO = Path(__file__).resolve().parents[2]
 
 # Short runs that still checkpoint (steps 2, 4, 6), log every step's loss (so train/loss survives a
@@ -88,18 +90,31 @@ def assert_store_readable(store: Path) -> None:
             yaml.safe_load(text)
 
 
-def status_file(store: Path, rid: str) -> dict[str, Any]:
-    return json.loads((store / "runs" / rid / "status.json").read_text())
+def run_folder(store: Path, rid: str) -> Path:
+    """The run's folder in `store`: runs/<training>/evals/<eval>/."""
+    return store / "runs" / run_dir(rid).relative_to(runs_root())
+
+
+def training_folder(store: Path, rid: str) -> Path:
+    """The folder of the run's training in `store`: runs/<training>/."""
+    return store / "runs" / training_dir(rid).relative_to(runs_root())
+
+
+def status_file(store: Path, rid: str, training: bool = False) -> dict[str, Any]:
+    """The run's status.json, or its training's."""
+    folder = training_folder(store, rid) if training else run_folder(store, rid)
+    return json.loads((folder / "status.json").read_text())
 
 
 def results(store: Path, rid: str) -> dict[str, Any]:
     """What a run produced: metrics that do not depend on the attempt, its weights, its predictions."""
-    folder = store / "runs" / rid
+    folder = run_folder(store, rid)
     metrics = json.loads((folder / "metrics.json").read_text())
+    weights = training_folder(store, rid) / "model" / "model.safetensors"
     return {
         "metrics": {k: v for k, v in metrics.items() if not k.startswith(VOLATILE)},
         "loss": metrics.get("train/loss"),
-        "weights": hashlib.sha256((folder / "model" / "model.safetensors").read_bytes()).hexdigest(),
+        "weights": hashlib.sha256(weights.read_bytes()).hexdigest(),
         "predictions": {p.name: p.read_text() for p in sorted((folder / "predictions").glob("*.jsonl"))},
     }
 

@@ -23,9 +23,11 @@ from tests.reliability.store import (
     env_for,
     mixft,
     results,
+    run_folder,
     run_ids,
     status_file,
     status_rows,
+    training_folder,
     write_sweep,
 )
 
@@ -92,28 +94,35 @@ def test_signals_while_writing_leave_a_store_the_next_sweep_finishes(tmp_path, r
         assert row["holder"] is None, (moment, sig, row)
         if moment == "claim":  # it never started: the claim it left belongs to a dead process
             assert row["state"] == "pending" and row["attempts"] == 0, row
-            assert (store / "runs" / rid / "claim.json").exists()
+            assert row["training_state"] == "pending", row
+            assert (run_folder(store, rid) / "claim.json").exists()
         elif sig == "TERM":
             assert (row["state"], row["error"]) == ("interrupted", "Interrupted: signal 15"), row
+            assert row["training_state"] == "interrupted", row
+            assert status_file(store, rid, training=True)["error"] == "Interrupted: signal 15"
         else:  # SIGKILL: status.json still says running; with no live holder that is interrupted
             assert status_file(store, rid)["state"] == "running"
+            assert status_file(store, rid, training=True)["state"] == "running"
             assert (row["state"], row["error"]) == ("interrupted", UNRECORDED), row
+            assert row["training_state"] == "interrupted", row
 
     again = mixft(env, "sweep", str(sweep), "--max-parallel", "2")
     assert again.returncode == 0, again.stdout + again.stderr
     assert {row["state"] for row in status_rows(env, sweep).values()} == {"done"}
     for rid, (moment, sig) in zip(ids, FAULTS, strict=True):
-        folder = store / "runs" / rid
-        status = status_file(store, rid)
-        history = [h["state"] for h in status["history"]]
-        assert history == (["done"] if moment == "claim" else ["interrupted", "done"]), (moment, status)
+        training = training_folder(store, rid)
+        for status in (status_file(store, rid), status_file(store, rid, training=True)):
+            history = [h["state"] for h in status["history"]]
+            want = ["done"] if moment == "claim" else ["interrupted", "done"]
+            assert history == want, (moment, status)
         got = results(store, rid)
         assert got["metrics"]["train/steps"] == 6.0, (moment, sig)
         assert_same_results(got, reference["results"][rid])
-        metrics = (folder / "metrics.json").read_text()
-        assert f'"train/resumed_from_step": {RESUMED_FROM[moment]}.0' in metrics, (moment, metrics)
-        assert not (folder / ".model-staging").exists()
-        assert sorted(p.name for p in (folder / "checkpoints").glob("checkpoint-*")) == [
+        for folder in (run_folder(store, rid), training):
+            metrics = (folder / "metrics.json").read_text()
+            assert f'"train/resumed_from_step": {RESUMED_FROM[moment]}.0' in metrics, (moment, metrics)
+        assert not (training / ".model-staging").exists()
+        assert sorted(p.name for p in (training / "checkpoints").glob("checkpoint-*")) == [
             "checkpoint-4",
             "checkpoint-6",
         ]
@@ -131,8 +140,9 @@ def test_a_corrupt_status_reads_as_interrupted_and_the_run_is_redone(reference):
     # on the reference store itself (its results were read when it was made)
     store, sweep, env = reference["store"], reference["sweep"], reference["env"]
     victims = dict(zip(reference["ids"], CORRUPT, strict=False))
+    trained = {rid: (training_folder(store, rid) / "train.log").read_text() for rid in victims}
     for rid, how in victims.items():
-        path = store / "runs" / rid / "status.json"
+        path = run_folder(store, rid) / "status.json"
         path.write_text(CORRUPT[how](path.read_text()))
 
     rows = status_rows(env, sweep)
@@ -147,6 +157,9 @@ def test_a_corrupt_status_reads_as_interrupted_and_the_run_is_redone(reference):
     for rid, how in victims.items():
         assert status_file(store, rid)["state"] == "done", how
         assert_same_results(results(store, rid), reference["results"][rid])
+        # the run is evaluated again, from the kept weights: its training is not redone
+        assert [h["state"] for h in status_file(store, rid, training=True)["history"]] == ["done"], how
+        assert (training_folder(store, rid) / "train.log").read_text() == trained[rid], how
     assert_store_readable(store)
 
 
@@ -164,9 +177,10 @@ def test_a_full_disk_fails_the_run_not_the_sweep_and_the_next_sweep_resumes(tmp_
     sweep = write_sweep(tmp_path, "disk", [DISK_SEED])
     env = env_for(tmp_path / "store")
     [rid] = run_ids(sweep)
-    folder = tmp_path / "store" / "runs" / rid
+    # the training's folder holds the run's (evals/<eval>/): one tmpfs for both
+    folder, training = run_folder(tmp_path / "store", rid), training_folder(tmp_path / "store", rid)
     # 8 MiB: the run files and checkpoint-2 (5.2 MB) fit; checkpoint-4 fills the disk mid-write
-    if not _mount_tmpfs(folder, "8m"):
+    if not _mount_tmpfs(training, "8m"):
         pytest.skip("a full disk is a small tmpfs here: needs root and mount")
     try:
         first = mixft(env, "sweep", str(sweep))
@@ -179,7 +193,7 @@ def test_a_full_disk_fails_the_run_not_the_sweep_and_the_next_sweep_resumes(tmp_
         row = status_rows(env, sweep)[rid]
         assert (row["state"], row["error"], row["holder"]) == ("interrupted", UNRECORDED, None)
 
-        subprocess.run(["mount", "-o", "remount,size=64m", str(folder)], check=True)
+        subprocess.run(["mount", "-o", "remount,size=64m", str(training)], check=True)
         again = mixft(env, "sweep", str(sweep))
         assert again.returncode == 0, again.stdout + again.stderr
         assert status_rows(env, sweep)[rid]["state"] == "done"
@@ -190,4 +204,4 @@ def test_a_full_disk_fails_the_run_not_the_sweep_and_the_next_sweep_resumes(tmp_
         assert '"train/resumed_from_step": 2.0' in (folder / "metrics.json").read_text()
         assert_same_results(results(tmp_path / "store", rid), reference["results"][rid])
     finally:
-        subprocess.run(["umount", "-l", str(folder)], check=False)
+        subprocess.run(["umount", "-l", str(training)], check=False)

@@ -25,12 +25,12 @@ from mixft.cli.sync import sync_command
 from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve, role_of
 from mixft.runner.paths import run_dir
-from mixft.runner.store.identity import run_id
+from mixft.runner.plan.ids import ids_of
 from mixft.runner.tracking import sync as syncing
 from mixft.runner.tracking import wandb_init
 from mixft.runner.tracking.sync import offline_runs
 from mixft.runner.tracking.tracker import make_tracker
-from tests.reliability.store import BASE, env_for, mixft, run_ids, write_sweep
+from tests.reliability.store import BASE, env_for, mixft, run_folder, run_ids, write_sweep
 from tests.unit.helpers import assert_usage_error, invoke
 from tests.wandb_log import isolate_wandb, read_offline
 
@@ -92,7 +92,7 @@ def test_runs_finish_with_local_results_and_queue_wandb_offline(outage):
     assert result.returncode == 0, result.stdout + result.stderr
     assert len(outage["ids"]) == 3
     for rid in outage["ids"]:
-        folder = store / "runs" / rid
+        folder = run_folder(store, rid)
         assert json.loads((folder / "status.json").read_text())["state"] == "done"
         metrics = json.loads((folder / "metrics.json").read_text())
         tasks = [p.stem for p in (folder / "predictions").glob("*.jsonl")]
@@ -109,7 +109,7 @@ def test_runs_finish_with_local_results_and_queue_wandb_offline(outage):
 @pytest.mark.slow
 def test_the_offline_fallback_costs_seconds_not_the_init_timeout(outage):
     for rid in outage["ids"]:
-        folder = outage["store"] / "runs" / rid
+        folder = run_folder(outage["store"], rid)
         started = json.loads((folder / "status.json").read_text())["started"]
         [line] = [ln for ln in (folder / "run.log").read_text().splitlines() if "online start failed" in ln]
         failed_at = time.strptime(line[:19], "%Y-%m-%d %H:%M:%S")  # logging's local time
@@ -140,11 +140,10 @@ def test_sync_without_a_server_fails_per_run_and_keeps_the_offline_data(outage, 
         monkeypatch.setenv(name, value)
     monkeypatch.delenv("WANDB_MODE", raising=False)
     monkeypatch.setattr(syncing, "SYNC_TIMEOUT_S", 5.0)  # `wandb sync` retries a refused server
-    runs = outage["store"] / "runs"
     logs = {
         p: p.read_bytes()
         for rid in outage["ids"]
-        for f in offline_runs(runs / rid)
+        for f in offline_runs(run_folder(outage["store"], rid))
         for p in f.glob("*.wandb")
     }
     assert len(logs) == 3
@@ -187,7 +186,7 @@ def test_a_server_that_accepts_but_never_answers_costs_the_init_timeout(tmp_path
     monkeypatch.setenv("WANDB_BASE_URL", f"http://127.0.0.1:{silent.getsockname()[1]}")
     monkeypatch.setitem(wandb_init.SETTINGS, "init_timeout", 3.0)
     cfg = resolve(load_config(["tracker=wandb", "tracker.mode=online", "mixture.tasks=[fpb]"]))
-    rid = run_id(cfg)
+    rid = ids_of(cfg).run
     tracker = make_tracker(cfg, rid, run_dir(rid), role_of(cfg), None)
     started = time.perf_counter()
     try:

@@ -27,12 +27,12 @@ from mixft.runner.execute.executors.local import Runner
 from mixft.runner.execute.executors.processes import PRELOAD, Job
 from mixft.runner.execute.executors.slots import Slot
 from mixft.runner.execute.sweep import Outcome, summarise
-from mixft.runner.paths import run_dir
+from mixft.runner.paths import run_dir, training_dir
 from mixft.runner.plan.grid import Patch, Plan, PlannedRun
+from mixft.runner.plan.ids import ids_of
 from mixft.runner.store import rundir
 from mixft.runner.store import status as states
 from mixft.runner.store.claims import holder, process_start, try_claim
-from mixft.runner.store.identity import run_id
 from mixft.runner.store.rows import progress, run_row
 from mixft.runner.store.status import UNRECORDED, current_status, seconds_since
 from mixft.runner.tracking.wandb_init import probe_server
@@ -44,12 +44,19 @@ RUN = ["mixture.tasks=[fpb]", "data.samples=true"]
 
 def planned(*overrides: str) -> PlannedRun:
     cfg = resolve(load_config([*RUN, *overrides]))
-    return PlannedRun(run_id(cfg), role_of(cfg), cfg, hydra=(*RUN, *overrides), patch=Patch(), axes={})
+    ids = ids_of(cfg)
+    return PlannedRun(ids.run, role_of(cfg), cfg, hydra=(*RUN, *overrides), patch=Patch(), axes={}, ids=ids)
+
+
+def write(run: PlannedRun, sweep: str | None) -> None:
+    """The run's folders as a sweep plans them: its training's and its own."""
+    assert run.ids is not None
+    rundir.write_planned(run.id, run.config, run.overrides, run.role, sweep, run.ids.training_facts())
 
 
 def prepared(*overrides: str) -> tuple[str, Path]:
     run = planned(*overrides)
-    rundir.write_run_files(run_dir(run.id), run.config, run.overrides, run.id, run.role, "units")
+    write(run, "units")
     return run.id, run_dir(run.id)
 
 
@@ -58,11 +65,11 @@ def prepared(*overrides: str) -> tuple[str, Path]:
     ["", '{"state": "done", "attem', '"done"', "[]", "{}", "null", '{"state": "finished"}', "\0\0\0\0"],
 )
 def test_an_unreadable_status_reads_as_interrupted(text):
-    _, folder = prepared()
+    rid, folder = prepared()
     (folder / "status.json").write_text(text)
     status = states.read_status(folder)
     assert status["state"] == "interrupted" and status["error"] == "status.json was unreadable"
-    assert run_row(folder.name)["state"] == "interrupted"
+    assert run_row(rid)["state"] == "interrupted"
     assert states.set_state(folder, "running")["attempts"] == 1  # and it can run again
 
 
@@ -71,13 +78,13 @@ def test_a_missing_status_reads_as_pending():
 
 
 def test_running_without_a_live_holder_shows_as_interrupted():
-    _, folder = prepared()
+    rid, folder = prepared()
     states.set_state(folder, "running")
     assert current_status(folder, None)["state"] == "interrupted"
-    assert run_row(folder.name)["error"] == UNRECORDED
+    assert run_row(rid)["error"] == UNRECORDED
     claim = try_claim(folder)  # a live holder: this process
     try:
-        row = run_row(folder.name)
+        row = run_row(rid)
         assert row["state"] == "running" and row["holder"]
     finally:
         claim.release()
@@ -87,22 +94,28 @@ def test_running_without_a_live_holder_shows_as_interrupted():
 def test_corrupt_claim_run_and_progress_files_neither_crash_status_nor_block_the_run(text):
     run = planned()
     rid, folder = prepared()
-    for name in ("claim.json", "run.json"):
-        (folder / name).write_text(text)
+    training = training_dir(rid)
+    for place in (folder, training):
+        for name in ("claim.json", "run.json"):
+            (place / name).write_text(text)
     row = run_row(rid)
     assert (row["state"], row["holder"], row["model"]) == ("pending", None, None)
-    claim = try_claim(folder)  # a corrupt claim holds nothing
-    assert claim is not None
+    assert (row["training_state"], row["weights"]) == ("pending", False)
+    claims = [try_claim(folder), try_claim(training)]  # a corrupt claim holds nothing
+    assert None not in claims
     try:
         states.set_state(folder, "running")
-        (folder / "progress.json").write_text(text)
-        (folder / "train.log").write_text(text + "\n")
+        states.set_state(training, "running")
+        (training / "progress.json").write_text(text)
+        (training / "train.log").write_text(text + "\n")
         row = run_row(rid)
-        assert (row["state"], row["progress"]) == ("running", None)
+        assert (row["state"], row["training_state"], row["progress"]) == ("running", "running", None)
     finally:
-        claim.release()
-    rundir.write_run_files(folder, run.config, run.overrides, rid, run.role, "units")  # run.json anew
-    assert rundir.read_meta(folder)["sweeps"] == ["units"]
+        for claim in claims:
+            claim.release()
+    write(run, "units")  # run.json anew
+    assert rundir.read_meta(folder)["sweeps"] == rundir.read_meta(training)["sweeps"] == ["units"]
+    assert rundir.read_meta(training)["kind"] == "training"
 
 
 def test_a_secret_nested_in_a_value_is_refused_before_anything_is_written():
@@ -111,8 +124,8 @@ def test_a_secret_nested_in_a_value_is_refused_before_anything_is_written():
     with pytest.raises(
         ConfigError, match="'training.sft_kwargs.model_init_kwargs.token' looks like a secret"
     ):
-        rundir.write_run_files(run_dir(run.id), run.config, run.overrides, run.id, run.role, None)
-    assert not run_dir(run.id).exists()
+        write(run, None)
+    assert not run_dir(run.id).exists() and not training_dir(run.id).exists()
     assert secret_paths({"eval": {"max_new_tokens": 8}, "a": [{"api_key": ""}]}) == []
 
 
@@ -195,10 +208,11 @@ def test_elapsed_time_and_eta_are_right_in_any_time_zone(zone, monkeypatch):
     try:
         started = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime(time.time() - 600))
         assert seconds_since(started) == pytest.approx(600, abs=5)
-        rid, folder = prepared()
-        rundir.write_progress(folder, 100)
-        rundir.append_train_log(folder, {"step": 25, "loss": 1.0})
-        fraction, eta = progress(folder, started)
+        rid, _ = prepared()
+        training = training_dir(rid)
+        rundir.write_progress(training, 100)
+        rundir.append_train_log(training, {"step": 25, "loss": 1.0})
+        fraction, eta = progress(training, started)
         assert fraction == 0.25 and eta == pytest.approx(1800, abs=15)  # 600 s for a quarter
     finally:
         monkeypatch.undo()

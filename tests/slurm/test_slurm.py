@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from mixft.runner.paths import run_dir
 from tests.sweep.test_sweep import assert_all_done_once, mixft, statuses, sweep_file
 
 pytestmark = pytest.mark.slurm
@@ -30,9 +31,9 @@ def test_a_sweep_runs_on_slurm(tmp_path):
     result = mixft("sweep", path, *ON_SLURM)
     assert result.returncode == 0, result.stdout + result.stderr
     assert "SLURM job array" in result.stdout
-    assert_all_done_once(4)
-    for folder in (Path(os.environ["MIXFT_HOME"]) / "runs").iterdir():
-        assert json.loads((folder / "slurm.json").read_text())["job_id"]
+    assert_all_done_once(4, trained=3)
+    for rid in statuses():
+        assert json.loads((run_dir(rid) / "slurm.json").read_text())["job_id"]
     assert "0 to run" in mixft("sweep", path, "--executor", "slurm").stdout
 
 
@@ -51,7 +52,7 @@ def test_a_cancelled_job_is_recovered_by_a_rerun(tmp_path):
         )
         victim = running[0] if running else None
         time.sleep(0.5)
-    job = json.loads((Path(os.environ["MIXFT_HOME"]) / "runs" / victim / "slurm.json").read_text())["job_id"]
+    job = json.loads((run_dir(victim) / "slurm.json").read_text())["job_id"]
     rows = {row["id"]: row for row in json.loads(mixft("status", path, "--format", "json").stdout)}
     assert rows[victim]["live"]["state"] == "RUNNING"  # queue states come from squeue while the array runs
     assert rows[victim]["live"]["executor"] == "slurm"
@@ -60,5 +61,5 @@ def test_a_cancelled_job_is_recovered_by_a_rerun(tmp_path):
     assert statuses()[victim]["state"] in ("interrupted", "running", "failed")
     second = mixft(*args)
     assert second.returncode == 0, second.stdout + second.stderr
-    assert_all_done_once(4)
+    assert_all_done_once(4, trained=3)
     assert statuses()[victim]["attempts"] >= 2

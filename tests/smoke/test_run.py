@@ -14,6 +14,7 @@ import pytest
 import yaml
 
 from mixft.runner.execute.entry import execute, prepare
+from mixft.runner.paths import run_dir, training_dir
 from mixft.runner.store import status as states
 from tests.unit.helpers import assert_usage_error, invoke
 
@@ -46,30 +47,33 @@ def test_a_full_run_learns_its_task_and_writes_the_run_dir():
     rid, _ = prepare(FPB)
     outcome = execute(rid)
     folder, metrics = outcome.run_dir, outcome.metrics
+    training = training_dir(rid)
+    assert folder == run_dir(rid) and folder.parent.parent == training
     assert outcome.state == "done"
     # honest smoke: the tiny model beats the majority class of the eval split, and the loss fell
     assert metrics["eval/fpb/accuracy"] > metrics["eval/fpb/majority_rate"] + 0.2
     assert metrics["train/last_loss"] < metrics["train/first_loss"] / 5
     before = weights(ensure_tiny_model(load_config([]).model.build))
-    after = weights(folder / "model")
+    after = weights(training / "model")
     unchanged = [name for name, tensor in before.items() if (after[name] == tensor).all()]
     assert not unchanged, unchanged
-    for name in (
-        "config.yaml",
-        "overrides.yaml",
-        "run.json",
-        "status.json",
-        "metrics.json",
-        "manifest.json",
-        "train.log",
-        "predictions/fpb.jsonl",
-    ):
+    both = ("config.yaml", "overrides.yaml", "run.json", "status.json", "metrics.json")
+    for name in (*both, "predictions/fpb.jsonl"):
         assert (folder / name).is_file(), name
-    status = json.loads((folder / "status.json").read_text())
-    assert status["state"] == "done" and status["attempts"] == 1 and status["started"] <= status["finished"]
+    for name in (*both, "manifest.json", "train.log", "progress.json"):
+        assert (training / name).is_file(), name
+    assert not (folder / "train.log").exists() and not (folder / "model").exists()
+    assert json.loads((folder / "run.json").read_text())["kind"] == "evaluation"
+    assert json.loads((training / "run.json").read_text())["kind"] == "training"
+    for place in (folder, training):
+        status = json.loads((place / "status.json").read_text())
+        assert status["state"] == "done" and status["attempts"] == 1
+        assert status["started"] <= status["finished"]
+        assert yaml.safe_load((place / "overrides.yaml").read_text()) == FPB
     assert json.loads((folder / "metrics.json").read_text()) == metrics
-    assert yaml.safe_load((folder / "overrides.yaml").read_text()) == FPB
-    logged = [json.loads(line) for line in (folder / "train.log").read_text().splitlines()]
+    trained = json.loads((training / "metrics.json").read_text())
+    assert trained.items() <= metrics.items() and not any(k.startswith("eval/") for k in trained)
+    logged = [json.loads(line) for line in (training / "train.log").read_text().splitlines()]
     assert logged[-1]["step"] == metrics["train/steps"] and any("loss" in entry for entry in logged)
     # a second call does not train again
     assert execute(rid).metrics == metrics
@@ -92,7 +96,7 @@ def test_a_lora_run_trains_only_the_adapter():
     )
     outcome = execute(rid)
     assert outcome.state == "done" and outcome.metrics["train/steps"] == 12
-    saved = outcome.run_dir / "model"
+    saved = training_dir(rid) / "model"
     assert (saved / "adapter_model.safetensors").is_file() and not (saved / "model.safetensors").exists()
     assert "eval/fpb/accuracy" in outcome.metrics
 
@@ -100,10 +104,8 @@ def test_a_lora_run_trains_only_the_adapter():
 @pytest.mark.slow
 def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
     overrides = [*FPB, "training.save_steps=10", "training.max_steps=60", "eval.max_examples=8"]
-    from mixft.runner.paths import run_dir
-
     rid, _ = prepare(overrides)
-    folder = run_dir(rid)
+    folder, training = run_dir(rid), training_dir(rid)
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
     child = subprocess.Popen(
         [sys.executable, "-m", "mixft.runner.execute.entry", rid],
@@ -112,21 +114,24 @@ def test_a_killed_run_resumes_from_its_last_checkpoint(tmp_path):
         stderr=subprocess.DEVNULL,
     )
     deadline = time.time() + 120
-    while not (folder / "checkpoints" / "checkpoint-10" / "trainer_state.json").exists():
+    while not (training / "checkpoints" / "checkpoint-10" / "trainer_state.json").exists():
         assert child.poll() is None and time.time() < deadline, "no checkpoint before the child ended"
         time.sleep(0.1)
     child.send_signal(signal.SIGKILL)
     child.wait()
-    assert states.read_status(folder)["state"] == "running"  # killed: it could not say anything
+    # killed: it could not say anything
+    assert states.read_status(folder)["state"] == states.read_status(training)["state"] == "running"
     from mixft.runner.train.checkpoints import last_checkpoint
 
-    _, step = last_checkpoint(folder / "checkpoints")
+    _, step = last_checkpoint(training / "checkpoints")
     assert 10 <= step < 60
     outcome = execute(rid)
     assert outcome.state == "done"
     assert outcome.metrics["train/resumed_from_step"] == step and outcome.metrics["train/steps"] == 60
-    status = states.read_status(folder)
-    assert status["attempts"] == 2 and [h["state"] for h in status["history"]] == ["interrupted", "done"]
+    for place in (folder, training):
+        status = states.read_status(place)
+        assert status["attempts"] == 2
+        assert [h["state"] for h in status["history"]] == ["interrupted", "done"]
 
 
 def test_the_base_model_is_evaluated_without_training():
@@ -135,6 +140,9 @@ def test_the_base_model_is_evaluated_without_training():
     assert outcome.state == "done"
     assert not any(key.startswith("train/") for key in outcome.metrics)
     assert "eval/fpb/accuracy" in outcome.metrics and not (outcome.run_dir / "model").exists()
+    base = training_dir(rid)
+    assert json.loads((base / "run.json").read_text())["kind"] == "base"
+    assert not (base / "model").exists() and not (base / "status.json").exists()
 
 
 def test_mixft_run_prints_json_and_keeps_secrets_out(monkeypatch):

@@ -20,8 +20,8 @@ from mixft.cli.sync import sync_command
 from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve, role_of
 from mixft.runner.paths import run_dir, store_root
+from mixft.runner.plan.ids import ids_of
 from mixft.runner.store import status as states
-from mixft.runner.store.identity import run_id
 from mixft.runner.tracking import sync as syncing
 from mixft.runner.tracking import wandb_init
 from mixft.runner.tracking.sync import offline_runs, sync
@@ -49,7 +49,7 @@ def no_credentials(tmp_path, monkeypatch):
 
 def tracker_for(*overrides: str, sweep: str | None = "smoke") -> tuple[Any, str]:
     cfg = resolve(load_config([*RUN, *overrides]))
-    rid = run_id(cfg)
+    rid = ids_of(cfg).run
     return make_tracker(cfg, rid, run_dir(rid), role_of(cfg), sweep), rid
 
 
@@ -212,11 +212,11 @@ import sys
 from mixft.runner.config.load import load_config
 from mixft.runner.paths import run_dir
 from mixft.runner.config.run import resolve, role_of
-from mixft.runner.store.identity import run_id
+from mixft.runner.plan.ids import ids_of
 from mixft.runner.tracking.tracker import make_tracker
 
 cfg = resolve(load_config(sys.argv[1:-1]))
-rid = run_id(cfg)
+rid = ids_of(cfg).run
 tracker = make_tracker(cfg, rid, run_dir(rid), role_of(cfg), None)
 tracker.start()
 print("token", *sys.argv[-1:])

@@ -45,35 +45,41 @@ def mixft(*args: str, wait: bool = True) -> subprocess.CompletedProcess | subpro
     return subprocess.run(cmd, capture_output=True, text=True, timeout=600)
 
 
-def statuses() -> dict[str, dict]:
+def statuses(trainings: bool = False) -> dict[str, dict]:
+    """status.json of every run (runs/<training>/evals/<eval>/) by run id, or of every training."""
     runs = Path(os.environ["MIXFT_HOME"]) / "runs"
-    # a run dir being written may not hold its status yet
+    folders = runs.glob("*") if trainings else runs.glob("*/evals/*")
+    # a run dir being written may not hold its status yet; the base model's training has none
     return {
-        p.name: json.loads((p / "status.json").read_text())
-        for p in runs.iterdir()
+        p.name if trainings else f"{p.parent.parent.name}-{p.name}": json.loads(
+            (p / "status.json").read_text()
+        )
+        for p in folders
         if (p / "status.json").exists()
     }
 
 
-def assert_all_done_once(expected: int) -> None:
-    found = statuses()
-    assert len(found) == expected
-    for rid, status in found.items():
-        assert status["state"] == "done", (rid, status)
-        assert [h["state"] for h in status["history"]].count("done") == 1
+def assert_all_done_once(expected: int, trained: int) -> None:
+    """`expected` runs evaluated once each, `trained` trainings trained once each."""
+    for found, count in ((statuses(), expected), (statuses(trainings=True), trained)):
+        assert len(found) == count
+        for rid, status in found.items():
+            assert status["state"] == "done", (rid, status)
+            assert [h["state"] for h in status["history"]].count("done") == 1
 
 
 def test_a_sweep_runs_everything_once_and_a_rerun_skips(tmp_path):
     path = sweep_file(tmp_path)
     first = mixft("sweep", path, "--max-parallel", "2")
     assert first.returncode == 0, first.stdout + first.stderr
-    assert_all_done_once(4)
-    assert all(s["attempts"] == 1 for s in statuses().values())
+    assert_all_done_once(4, trained=3)
+    assert all(s["attempts"] == 1 for s in [*statuses().values(), *statuses(trainings=True).values()])
     again = mixft("sweep", path)
     assert again.returncode == 0 and "0 to run" in again.stdout
     status = json.loads(mixft("status", path, "--format", "json").stdout)
     assert {row["state"] for row in status} == {"done"} and len(status) == 4
-    assert {"id", "state", "attempts", "run_dir"} <= set(status[0])
+    assert {"id", "state", "attempts", "run_dir", "training", "training_state", "weights"} <= set(status[0])
+    assert all(row["training"] == row["id"].partition("-")[0] for row in status)
 
 
 @pytest.mark.slow
@@ -87,7 +93,8 @@ def test_a_failing_run_leaves_the_others_done(tmp_path):
     failed = {rid: s for rid, s in found.items() if s["state"] == "failed"}
     # fpb alone, twitter_sa alone and the pair fail; the base model, which trains nothing, is done
     assert len(failed) == 3 and len(found) - len(failed) == 1
-    for status in failed.values():
+    for status in [*failed.values(), *statuses(trainings=True).values()]:
+        assert status["state"] == "failed"
         assert status["attempts"] == 2 and len(status["history"]) == 2
         assert "adamw_tourch is not a valid OptimizerNames" in status["error"]
     assert result.stderr.count("failed ") == 3
@@ -98,8 +105,8 @@ def test_two_sweeps_at_once_run_each_run_once(tmp_path):
     path = sweep_file(tmp_path)
     first, second = mixft("sweep", path, wait=False), mixft("sweep", path, wait=False)
     assert first.wait(timeout=600) == 0 and second.wait(timeout=600) == 0
-    assert_all_done_once(4)
-    assert all(s["attempts"] == 1 for s in statuses().values())
+    assert_all_done_once(4, trained=3)
+    assert all(s["attempts"] == 1 for s in [*statuses().values(), *statuses(trainings=True).values()])
 
 
 @pytest.mark.slow
@@ -113,7 +120,7 @@ def test_sweeps_killed_at_random_moments_finish_on_rerun(tmp_path):
         child.wait()
     final = mixft("sweep", path, "--max-parallel", "2")
     assert final.returncode == 0, final.stdout + final.stderr
-    assert_all_done_once(4)
+    assert_all_done_once(4, trained=3)
 
 
 @pytest.mark.slow
@@ -132,9 +139,10 @@ def test_ctrl_c_interrupts_running_runs_and_a_rerun_resumes(tmp_path):
     assert child.wait(timeout=180) == 130
     states = {s["state"] for s in statuses().values()}
     assert "interrupted" in states and "running" not in states
+    assert "running" not in {s["state"] for s in statuses(trainings=True).values()}
     final = mixft("sweep", path, "--max-parallel", "2")
     assert final.returncode == 0, final.stdout + final.stderr
-    assert_all_done_once(4)
+    assert_all_done_once(4, trained=3)
 
 
 @pytest.mark.slow
@@ -160,4 +168,4 @@ def test_a_sweep_killed_with_its_whole_process_group_finishes_on_an_immediate_re
     child.wait()
     final = mixft("sweep", path, "--max-parallel", "2")  # at once: no wait for claims to go stale
     assert final.returncode == 0, final.stdout + final.stderr
-    assert_all_done_once(4)
+    assert_all_done_once(4, trained=3)
