@@ -27,7 +27,7 @@ def test_help(command):
 def test_version_and_store(tmp_path):
     result = invoke("version")
     assert result.exit_code == 0
-    assert result.stdout.startswith("mixft 0.1.0")
+    assert result.stdout.startswith("mixft 0.2.0")
     assert str(tmp_path / "store") in result.stdout  # $MIXFT_HOME
 
 
