@@ -14,6 +14,7 @@ run: MIXFT_HOME=/scratch/$USER/mixft mixft plan smoke --format json    (see each
 
 from __future__ import annotations
 
+import functools
 import os
 from pathlib import Path
 
@@ -22,7 +23,11 @@ DEFAULT_HOME = Path("~/.mixft")
 
 def store_root() -> Path:
     """The store: $MIXFT_HOME when set, else ~/.mixft (point it at fast shared disk on clusters)."""
-    home = os.environ.get("MIXFT_HOME")
+    return _home(os.environ.get("MIXFT_HOME"))
+
+
+@functools.lru_cache(maxsize=64)  # a 10,000-run plan asks 10,000 times; MIXFT_HOME may change (tests)
+def _home(home: str | None) -> Path:
     return Path(home).expanduser() if home else DEFAULT_HOME.expanduser()
 
 

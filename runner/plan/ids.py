@@ -15,14 +15,14 @@ from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve, role_of
 from mixft.runner.config.schema import Config
 from mixft.runner.data.fingerprint import data_files, data_ids
-from mixft.runner.store.identity import Digests, recipe_key, run_id, split_id
+from mixft.runner.store.identity import Digests, run_ids, split_id
 
 
 @dataclass(frozen=True)
 class RunIds:
     # `<training>-<evaluation>`: the run's folder is runs/<training>/evals/<evaluation>/
     run: str
-    # the training identity without data content (see `recipe_key`)
+    # the training identity without data content (see `run_ids`)
     recipe: str
     # local files the run reads: path -> SHA-256
     files: dict[str, str | None] = field(default_factory=dict)
@@ -45,7 +45,8 @@ class Identifier:
 
     def __call__(self, cfg: Config) -> RunIds:
         data = data_ids(cfg)
-        return RunIds(run_id(cfg, data, self.digests), recipe_key(cfg, self.digests), data_files(data))
+        rid, recipe = run_ids(cfg, data, self.digests)
+        return RunIds(rid, recipe, data_files(data))
 
 
 def ids_of(cfg: Config) -> RunIds:

@@ -28,7 +28,7 @@ class Work:
 
 
 def _trainings_by_recipe(root: Path) -> dict[str, dict[str, Any]]:
-    """run.json of every training in the store, by recipe key (see `recipe_key` in store/identity.py)."""
+    """run.json of every training in the store, by recipe key (see `run_ids` in store/identity.py)."""
     found: dict[str, dict[str, Any]] = {}
     for meta_path in root.glob(f"*/{rundir.META}"):
         meta = rundir.read_meta(meta_path.parent)
@@ -47,12 +47,18 @@ class WorkOf:
 
     def __init__(self) -> None:
         self._recipes: dict[str, dict[str, Any]] | None = None
+        root = runs_root()
+        # one listing, not a stat per run: a 10,000-run plan on an empty store reads nothing else
+        self._stored = {p.name for p in root.iterdir()} if root.is_dir() else set()
 
     def __call__(self, run: PlannedRun) -> Work:
-        if read_status(run_dir(run.id))["state"] == "done":
+        stored = run.training in self._stored
+        if stored and read_status(run_dir(run.id))["state"] == "done":
             return Work("done")
         if run.role == "base":
             return Work("eval")
+        if not stored:
+            return Work("train", self._why_new(run))
         training = training_dir(run.id)
         state = read_status(training)["state"]
         if state == "done" and rundir.has_weights(training):

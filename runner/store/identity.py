@@ -153,25 +153,19 @@ def eval_identity(cfg: Config, data: DataIds, digest: Digests | None = None) -> 
     }
 
 
-def training_id(cfg: Config, data: DataIds, digest: Digests | None = None) -> str:
-    """12 hex digits naming the trained weights (runs/<training id>/)."""
-    return _digest(training_identity(cfg, data, digest))[:ID_LENGTH]
-
-
-def run_id(cfg: Config, data: DataIds, digest: Digests | None = None) -> str:
-    """A run's id: `<training id>-<evaluation digest>` (runs/<training>/evals/<evaluation>/)."""
-    trained = training_id(cfg, data, digest)
+def run_ids(cfg: Config, data: DataIds, digest: Digests | None = None) -> tuple[str, str]:
+    """A run's id, `<training id>-<evaluation digest>` (runs/<training>/evals/<evaluation>/), and
+    its recipe key: the training identity without data content, which two trainings that differ only
+    in their data share (so a plan can say which file changed)."""
+    ident = training_identity(cfg, data, digest)
+    trained = _digest(ident)[:ID_LENGTH]
+    tasks = {name: config for name, (config, _) in ident.get("tasks", {}).items()}
+    recipe = _digest(ident | {"tasks": tasks})[:ID_LENGTH]
     evaluation = _digest([trained, eval_identity(cfg, data, digest)])[:EVAL_LENGTH]
-    return f"{trained}-{evaluation}"
+    return f"{trained}-{evaluation}", recipe
 
 
 def split_id(rid: str) -> tuple[str, str]:
     """(training id, evaluation digest) of a run id; a bare training id has an empty evaluation."""
     trained, _, evaluation = rid.partition("-")
     return trained, evaluation
-
-
-def recipe_key(cfg: Config, digest: Digests | None = None) -> str:
-    """The training identity without data content: two trainings that differ only in their data
-    share it, so the plan can say which file changed."""
-    return _digest(training_identity(cfg, {}, digest))[:ID_LENGTH]
