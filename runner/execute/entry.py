@@ -25,7 +25,7 @@ from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve, role_of
 from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
-from mixft.runner.execute.work import Interrupted, needs_training, train_only, work
+from mixft.runner.execute.work import Interrupted, needs_training, recorded, train_only, work
 from mixft.runner.paths import run_dir, training_dir
 from mixft.runner.plan.ids import identify, ids_of
 from mixft.runner.store import rundir
@@ -120,21 +120,16 @@ def _execute_claimed(
     tracker = make_tracker(cfg, rid, folder, role_of(cfg), sweep)
     ok = False
     try:
-        tracker.start()
-        # a training finished by another run meanwhile is not trained again
-        train_now = trainer is not None and needs_training(cfg, training_dir(rid))
-        metrics = work(cfg, folder, training_dir(rid), train_now, tracker.report_to)
-        rundir.write_metrics(folder, metrics)
-        tracker.log_summary(metrics)
-        set_state(folder, "done")
-        ok = True
-        return Outcome(rid, folder, "done", metrics)
-    except (KeyboardInterrupt, Interrupted) as exc:
-        set_state(folder, "interrupted", f"{type(exc).__name__}: {exc}")
-        raise
-    except BaseException:
-        set_state(folder, "failed", traceback.format_exc())
-        raise
+        with recorded(folder):
+            tracker.start()
+            # a training finished by another run meanwhile is not trained again
+            train_now = trainer is not None and needs_training(cfg, training_dir(rid))
+            metrics = work(cfg, folder, training_dir(rid), train_now, tracker.report_to)
+            rundir.write_metrics(folder, metrics)
+            tracker.log_summary(metrics)
+            set_state(folder, "done")
+            ok = True
+            return Outcome(rid, folder, "done", metrics)
     finally:
         tracker.finish(ok)
         signal.signal(signal.SIGTERM, previous)

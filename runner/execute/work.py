@@ -7,7 +7,10 @@ run: python -m mixft.runner.execute.entry RUN_ID    (see entry.py)
 
 from __future__ import annotations
 
+import contextlib
 import time
+import traceback
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +22,20 @@ from mixft.runner.store.status import read_status, set_state
 
 class Interrupted(BaseException):
     """SIGTERM (preemption, scancel, a second Ctrl-C upstream): stop and mark the run interrupted."""
+
+
+@contextlib.contextmanager
+def recorded(folder: Path) -> Iterator[None]:
+    """Record how a stage (a training, a run) ends unless it ends well: interrupted on SIGTERM or
+    Ctrl-C, failed with its traceback on any error."""
+    try:
+        yield
+    except (KeyboardInterrupt, Interrupted) as exc:
+        set_state(folder, "interrupted", f"{type(exc).__name__}: {exc}")
+        raise
+    except BaseException:
+        set_state(folder, "failed", traceback.format_exc())
+        raise
 
 
 def needs_training(cfg: Config, training: Path) -> bool:
@@ -36,7 +53,7 @@ def _train(cfg: Config, tokenizer: Any, training: Path, report_to: str) -> tuple
     if read_status(training)["state"] == "running":  # we hold its claim: its last holder died
         set_state(training, "interrupted", "the previous attempt ended without recording its state")
     set_state(training, "running")
-    try:
+    with recorded(training):
         clock = time.perf_counter()
         built = build_training_set(cfg, tokenizer)
         rundir.write_manifest(training, built.manifest)
@@ -47,14 +64,6 @@ def _train(cfg: Config, tokenizer: Any, training: Path, report_to: str) -> tuple
         rundir.write_metrics(training, metrics)
         set_state(training, "done")
         return trained.model, metrics
-    except (KeyboardInterrupt, Interrupted) as exc:
-        set_state(training, "interrupted", f"{type(exc).__name__}: {exc}")
-        raise
-    except BaseException:
-        import traceback
-
-        set_state(training, "failed", traceback.format_exc())
-        raise
 
 
 def _kept(cfg: Config, training: Path) -> tuple[Any, dict[str, float]]:
