@@ -5,7 +5,9 @@ run: mixft run model=tiny data.samples=true mixture.tasks=[fpb] --format json
 
 from __future__ import annotations
 
+import contextlib
 import json
+import sys
 from typing import Annotated
 
 import typer
@@ -27,7 +29,10 @@ def run(
 
     rid, _ = prepare(overrides or [])
     try:
-        outcome = execute(rid)
+        # libraries print to stdout (transformers: "[INFO] Running in WANDB offline mode" on import);
+        # with --format json, stdout holds the JSON alone
+        with contextlib.redirect_stdout(sys.stderr if fmt == Format.json else sys.stdout):
+            outcome = execute(rid)
     except ConfigError:
         raise
     except Claimed as exc:

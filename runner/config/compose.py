@@ -32,7 +32,8 @@ from omegaconf.errors import OmegaConfBaseException
 
 from mixft.runner.config.catalog import conf_dir, group_dir
 from mixft.runner.config.executors import executor_config
-from mixft.runner.config.schema import GROUPS, Config
+from mixft.runner.config.model_refs import is_model_ref, model_fields
+from mixft.runner.config.schema import GROUPS, Config, ModelConfig
 from mixft.runner.config.yamlio import load_yaml
 from mixft.runner.errors import ConfigError
 
@@ -77,7 +78,10 @@ def _defaults() -> DictConfig:
 
 @cache
 def _option_node(group: str, option: str) -> DictConfig | None:
-    """The option file merged onto its group schema; None when the file is not plain."""
+    """The option file merged onto its group schema; None when the file is not plain. A model
+    reference (`hf:...`, `path:...`) is the section its own files describe (config/model_refs.py)."""
+    if group == "model" and is_model_ref(option):
+        return OmegaConf.merge(OmegaConf.structured(ModelConfig), model_fields(option))
     path = group_dir(group) / f"{option}.yaml"
     data = load_yaml(path)
     text = path.read_text(encoding="utf-8")
@@ -130,6 +134,10 @@ def compose(overrides: Sequence[Override]) -> DictConfig:
     choices = [(o.key_or_group, o.value()) for o in overrides if _is_choice(o)]
     nodes = [_option_node(group, str(option)) for group, option in choices]
     if any(node is None for node in nodes):
+        if any(group == "model" and is_model_ref(option) for group, option in choices):
+            raise ConfigError(
+                "model=hf:/path: works with plain option files only (no defaults list or @package)"
+            )
         cfg = hydra_compose([o.input_line or "" for o in overrides])
         cfg.executor = typed_executor(cfg.executor)
         return cfg

@@ -8,9 +8,11 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Iterable
+from pathlib import Path
 
 from mixft.runner.config.executors import ExecutorConfig
-from mixft.runner.config.schema import Config, MixtureConfig, TaskConfig
+from mixft.runner.config.model_refs import has_chat_template
+from mixft.runner.config.schema import Config, MixtureConfig, ModelConfig, TaskConfig
 from mixft.runner.config.secrets import refuse_secrets
 from mixft.runner.config.types import check_types
 from mixft.runner.errors import ConfigError, unknown
@@ -203,6 +205,7 @@ def validate_config(cfg: Config) -> None:
             raise ConfigError(f"eval.tasks: task '{name}' has no metric, so it cannot be scored")
     _positive("eval.batch_size", cfg.eval.batch_size)
     _positive("eval.max_examples", cfg.eval.max_examples)
+    _check_chat_template(cfg.model)
     t = cfg.training
     _choice("training.method", t.method, METHODS)
     _choice("training.precision", t.precision, PRECISIONS)
@@ -223,6 +226,16 @@ def validate_config(cfg: Config) -> None:
     validate_executor(cfg.executor)
     _seed("seed", cfg.seed)
     refuse_secrets(dataclasses.asdict(cfg))
+
+
+def _check_chat_template(model: ModelConfig) -> None:
+    """A local model folder (model=path:...) whose tokenizer has no chat template needs one given."""
+    local = model.hf_id is not None and Path(model.hf_id).is_dir()
+    if model.chat_template is None and local and not has_chat_template(str(model.hf_id)):
+        raise ConfigError(
+            f"model '{model.name}': the tokenizer in {model.hf_id} has no chat template; set "
+            "model.chat_template='...' (a Jinja template), or use the model's instruction-tuned version"
+        )
 
 
 def _check_keep(method: str, keep: str | None) -> None:
