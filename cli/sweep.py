@@ -45,13 +45,28 @@ def sweep(
         typer.Option(help="Only runs matching FIELD=VALUE[,...] (fields of sweep filters, and id)."),
     ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Say what would run, run nothing.")] = False,
+    rehearse: Annotated[
+        bool,
+        typer.Option(
+            "--rehearse",
+            help="Its shape on the tiny model, 48 real rows a source, 2 steps (own store)",
+        ),
+    ] = False,
+    sample: Annotated[int | None, typer.Option(help="With --rehearse: only N trainings of the grid")] = None,
 ) -> None:
     """Run a sweep's runs that are not done: skip done, resume interrupted, retry failed ones."""
+    from mixft.runner.execute import rehearse as rehearsal
     from mixft.runner.execute.options import planned
 
     options = {"gpus": gpus, "gpus_per_run": gpus_per_run, "max_parallel": max_parallel}
     options |= {"retries": retries, "timeout_min": timeout_min}
-    _sweep(planned(name, overrides or [], executor, options, only), dry_run)
+    if sample is not None and (not rehearse or sample < 1):
+        raise typer.BadParameter("--sample N (N >= 1) goes with --rehearse", param_hint="--sample")
+    if rehearse:
+        typer.echo(f"rehearsal: tiny model, store {rehearsal.use_rehearsal_store()}")
+        overrides = [*(overrides or []), *rehearsal.OVERRIDES]
+    plan = planned(name, overrides or [], executor, options, only)
+    _sweep(rehearsal.sample(plan, sample) if sample else plan, dry_run, checks=rehearse)
 
 
 def evaluate(
@@ -83,7 +98,7 @@ def evaluate(
     _sweep(plan.only([run for run in plan.runs if work[run.id].what != "train"]), dry_run)
 
 
-def _sweep(plan: Plan, dry_run: bool) -> None:
+def _sweep(plan: Plan, dry_run: bool, checks: bool = False) -> None:
     from mixft.cli import render
     from mixft.runner.execute.executors import executor_for
     from mixft.runner.execute.sweep import queue
@@ -97,10 +112,10 @@ def _sweep(plan: Plan, dry_run: bool) -> None:
     if dry_run:
         render.plan_table(plan.only(todo))
         return
-    _finish(_run(plan, len(todo)))
+    _finish(_run(plan, len(todo), checks))
 
 
-def _run(plan: Plan, total: int) -> Outcome:
+def _run(plan: Plan, total: int, checks: bool = False) -> Outcome:
     """Run the plan with a live progress bar and one line per run start and end."""
     from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeElapsedColumn
 
@@ -115,7 +130,7 @@ def _run(plan: Plan, total: int) -> Outcome:
             if event == "done":
                 progress.advance(bar)
 
-        return run_sweep(plan, report)
+        return run_sweep(plan, report, checks=checks)
 
 
 def _finish(outcome: Outcome) -> None:

@@ -165,6 +165,8 @@ class DataConfig:
     # rows the sample suite makes per task and split
     sample_train_rows: int = 256
     sample_eval_rows: int = 128
+    # rows read from each split, its first ones (a rehearsal: `mixft sweep --rehearse`); null: all
+    max_rows: int | None = None
 
 
 @dataclass

@@ -205,6 +205,7 @@ def validate_config(cfg: Config) -> None:
             raise ConfigError(f"eval.tasks: task '{name}' has no metric, so it cannot be scored")
     _positive("eval.batch_size", cfg.eval.batch_size)
     _positive("eval.max_examples", cfg.eval.max_examples)
+    _positive("data.max_rows", cfg.data.max_rows)
     _check_chat_template(cfg.model)
     t = cfg.training
     _choice("training.method", t.method, METHODS)

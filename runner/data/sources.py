@@ -84,7 +84,17 @@ def load_split(task: TaskConfig, split: str, data: DataConfig) -> RawSplit:
         raw = _from_hub(task, split, name)
     if raw.num_rows == 0:
         raise ConfigError(f"{raw.origin}: no rows in the {split} split of task '{task.name}'")
+    if data.max_rows is not None and raw.num_rows > data.max_rows:
+        return _first_rows(raw, data.max_rows)
     return raw
+
+
+def _first_rows(raw: RawSplit, n: int) -> RawSplit:
+    """The split cut to its first n rows (its fingerprint says so)."""
+    load = raw._load
+    return RawSplit(
+        raw.task, raw.split, raw.origin, f"{raw.fingerprint}[:{n}]", n, lambda: load().select(range(n))
+    )
 
 
 def _from_samples(task: TaskConfig, split: str, data: DataConfig) -> RawSplit:

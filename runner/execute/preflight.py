@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import dataclasses
 import logging
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 
 from mixft.runner.config.run import eval_tasks, training_sources
 from mixft.runner.config.schema import Config, TaskConfig
@@ -57,7 +57,7 @@ def check_split(task: TaskConfig, split: str, cfg: Config) -> int:
     return raw.num_rows
 
 
-def preflight(runs: Iterable[PlannedRun]) -> int:
+def preflight(runs: Iterable[PlannedRun], each: Callable[[str], None] | None = None) -> int:
     """Check every split the runs read, once each (a run that only evaluates reads no train split).
 
     Returns:
@@ -81,4 +81,6 @@ def preflight(runs: Iterable[PlannedRun]) -> int:
                     f"pre-flight, {split} split of task '{name}': {exc}; nothing was trained"
                 ) from None
             log.info("pre-flight: task %s, %s split: %d rows", name, split, rows)
+            if each is not None:
+                each(f"task {name}, {split} split: {rows} rows; columns, labels, prompts fit")
     return len(seen)

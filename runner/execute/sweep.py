@@ -69,7 +69,10 @@ def queue(plan: Plan, retries: int) -> list[PlannedRun]:
 
 
 def run_sweep(
-    plan: Plan, report: Callable[[str, str], None], tick: Callable[[], None] = lambda: None
+    plan: Plan,
+    report: Callable[[str, str], None],
+    tick: Callable[[], None] = lambda: None,
+    checks: bool = False,
 ) -> Outcome:
     """Check the sources of the runs to start (pre-flight), record the plan, run every eligible run
     on the sweep's executor, and summarise.
@@ -78,6 +81,7 @@ def run_sweep(
         plan: The expanded sweep; its runs' `executor` settings pick the executor.
         report: Called with (event, text) as runs start and end.
         tick: Called while waiting (a live display refreshes there).
+        checks: Report every source split the pre-flight checked (a rehearsal), not only the count.
 
     Raises:
         ConfigError: a source cannot be loaded or does not fit its task; nothing ran.
@@ -86,7 +90,8 @@ def run_sweep(
     executor = executor_for(settings)
     todo = queue(plan, settings.retries)
     if todo:  # every source the runs read loads and fits its task, before any run trains
-        report("pre-flight", f"{preflight(todo)} source splits load and fit their tasks")
+        each = (lambda line: report("checked", line)) if checks else None
+        report("pre-flight", f"{preflight(todo, each)} source splits load and fit their tasks")
     record(plan)
     interrupted = executor.run(plan, todo, report, tick)
     return summarise(plan, settings.retries, interrupted)

@@ -5,10 +5,11 @@ Each snapshot run is matched to a planned run by its override list, not by its i
 (store/identity.py) changed every id by design, a run id is now `<training>-<evaluation>`, and
 `mixft store migrate` moves old stores. The ids' own rules are tested in test_identity.py.
 
-Three differences are intended, and nothing else may differ: the executor section is typed by
+Four differences are intended, and nothing else may differ: the executor section is typed by
 executor.name (config/executors.py), so a local run's config no longer carries the SLURM settings;
-each task carries its typical sizes for cost estimates (`typical:`), which no run id includes; and
-the training section has `keep` (weights kept once trained), left at its default (null) by every sweep.
+each task carries its typical sizes for cost estimates (`typical:`), which no run id includes; the
+training section has `keep` (weights kept once trained) and the data section `max_rows` (a
+rehearsal's cap), both left at their default (null) by every sweep.
 """
 
 from __future__ import annotations
@@ -40,7 +41,9 @@ def sections(config: dict) -> dict[str, str]:
     tasks = {name: {k: v for k, v in task.items() if k != "typical"} for name, task in config["task"].items()}
     assert config["training"]["keep"] is None  # no packaged sweep sets it
     training = {k: v for k, v in config["training"].items() if k != "keep"}
-    new = {"task": tasks, "training": training}
+    assert config["data"]["max_rows"] is None  # only a rehearsal sets it
+    data = {k: v for k, v in config["data"].items() if k != "max_rows"}
+    new = {"task": tasks, "training": training, "data": data}
     return {k: digest(new.get(k, v)) for k, v in config.items() if k != "executor"}
 
 
