@@ -19,18 +19,14 @@ from typing import Any
 
 from mixft.runner.config.run import eval_tasks, training_sources
 from mixft.runner.config.schema import Config, DataConfig, TaskConfig
-from mixft.runner.data.sources import local_path, split_name
+from mixft.runner.data.sources import file_digest, local_path, split_name
 from mixft.runner.errors import ConfigError
 
 
 @functools.lru_cache(maxsize=4096)
 def _file_sha256(path: str, size: int, mtime_ns: int) -> str:
     """SHA-256 of a file's bytes, once per (path, size, mtime): a sweep plans many runs on one file."""
-    digest = hashlib.sha256()
-    with open(path, "rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
+    return file_digest(Path(path))
 
 
 def file_sha256(path: Path) -> str | None:
