@@ -1,6 +1,7 @@
 """`mixft compare`: every mixture against its single-task baselines, with confidence intervals.
 
 run: mixft compare smoke    |    mixft compare smoke --view pairs --plot deltas.png --format md
+     mixft compare smoke --view forgetting --plot forgetting.png    (lm-eval suites against the base model)
 """
 
 from __future__ import annotations
@@ -19,6 +20,7 @@ class View(StrEnum):
     all = "all"
     regularizer = "regularizer"
     pairs = "pairs"
+    forgetting = "forgetting"
 
 
 class Metric(StrEnum):
@@ -44,15 +46,21 @@ def compare(
     view: Annotated[
         View,
         typer.Option(
-            help="tasks: best mixture per task; all: every comparison; regularizer: effect of added data; pairs: task x task."
+            help="tasks: best mixture per task; all: every comparison; regularizer: effect of added data; pairs: task x task; forgetting: lm-eval suites vs the base model and without the regulariser."
         ),
     ] = View.tasks,
     fmt: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = Format.table,
     metric: Annotated[
-        Metric, typer.Option(help="Classification metric (numeric tasks use numeric_accuracy).")
+        Metric,
+        typer.Option(
+            help="Classification metric (numeric tasks use numeric_accuracy; suites each task's primary metric)."
+        ),
     ] = Metric.accuracy,
     plot: Annotated[
-        Path | None, typer.Option(help="Write a heatmap of deltas (mixtures x tasks) to this PNG.")
+        Path | None,
+        typer.Option(
+            help="Write a heatmap of deltas (mixtures x tasks) to this PNG; forgetting: delta vs base per regulariser."
+        ),
     ] = None,
     wandb: Annotated[
         bool,
@@ -87,9 +95,9 @@ def compare(
         Format.csv: render.as_csv,
         Format.json: render.as_json,
     }[fmt](result)
-    image = plot_result(result, plot or heatmap_path(sweep)) if plot or wandb else None
+    image = plot_result(result, plot or heatmap_path(sweep, view.value)) if plot or wandb else None
     if plot:
-        typer.echo(f"heatmap: {plot}", err=fmt != Format.table)
+        typer.echo(f"{'plot' if view == View.forgetting else 'heatmap'}: {plot}", err=fmt != Format.table)
     if wandb:
         where = publish_result(result, image)
         typer.echo(f"W&B: {where}" if where else "W&B: not logged (see the warning above)", err=True)

@@ -74,7 +74,40 @@ COLUMNS: dict[str, list[Column]] = {
         ("delta [CI]", _delta),
         ("seeds", lambda r: str(r["n_seeds"])),
     ],
+    "forgetting": [
+        ("model", lambda r: r["model"]),
+        ("suite task", lambda r: f"{r['suite']}/{r['task']}"),
+        ("metric", lambda r: r["metric"] + (" (lower is better)" if r["higher_is_better"] is False else "")),
+        ("trained on", _mixture),
+        ("vs", lambda r: r["reference"]),
+        ("reference", lambda r: _num(r["baseline"], r["baseline_std"])),
+        ("score", lambda r: _num(r["score"], r["score_std"])),
+        ("delta [CI]", _delta),
+        ("seeds", lambda r: str(r["n_seeds"])),
+        ("docs", lambda r: "-" if r["n_examples"] is None else str(r["n_examples"])),
+    ],
 }
+
+
+def _groups(result: Result) -> list[tuple[str, list[dict[str, Any]]]]:
+    """(title suffix, rows) per table of the view."""
+    if result.view == "all":
+        return [("", result.rows)]
+    if result.view == "forgetting":
+        return [
+            (" (against the base model)", [r for r in result.rows if r["reference"] == "base"]),
+            (
+                " (regularised, against the same run without it)",
+                [r for r in result.rows if r["reference"] != "base"],
+            ),
+        ]
+    return [
+        ("", [r for r in result.rows if not r["held_out"]]),
+        (
+            " (held-out tasks" + (", against the base model)" if result.view == "tasks" else ")"),
+            [r for r in result.rows if r["held_out"]],
+        ),
+    ]
 
 
 def _sections(result: Result) -> list[tuple[str, list[str], list[list[str]]]]:
@@ -83,15 +116,7 @@ def _sections(result: Result) -> list[tuple[str, list[str], list[list[str]]]]:
         return _pair_sections(result)
     columns = COLUMNS[result.view]
     headers = [name for name, _ in columns]
-    groups = [
-        ("", [r for r in result.rows if not r["held_out"]]),
-        (
-            " (held-out tasks" + (", against the base model)" if result.view == "tasks" else ")"),
-            [r for r in result.rows if r["held_out"]],
-        ),
-    ]
-    if result.view == "all":
-        groups = [("", result.rows)]
+    groups = _groups(result)
     out = []
     for suffix, rows in groups:
         if rows:
@@ -132,6 +157,8 @@ def empty(result: Result) -> str:
         return f"{result.sweep}: no two-task mixtures (without a regulariser) to set in a task x task matrix"
     if result.view == "regularizer" and not any(run.additions for run in result.report.runs):
         return f"{result.sweep}: no run adds regulariser data (regularizer=general, ...) to a mixture"
+    if result.view == "forgetting" and not any(run.suite_metrics for run in result.report.runs):
+        return f"{result.sweep}: no suite results to compare (score lm-eval suites with eval.suites=[...])"
     return f"{result.sweep}: nothing compared yet"
 
 
@@ -149,7 +176,8 @@ def footer(result: Result) -> list[str]:
     if len(result.missing) > MISSING_SHOWN:
         lines.append(f"... and {len(result.missing) - MISSING_SHOWN} more (--format json lists them all)")
     level = f"{result.options.confidence:.0%}"
-    lines.append(f"delta [CI]: {level} paired bootstrap over eval examples; ▲/▼: the interval excludes 0.")
+    unit = "suite documents" if result.view == "forgetting" else "eval examples"
+    lines.append(f"delta [CI]: {level} paired bootstrap over {unit}; ▲/▼: the interval excludes 0.")
     if result.view == "tasks":
         lines.append(
             "best of N is picked on the rows it is scored on, so its delta is biased upwards; "
@@ -197,11 +225,12 @@ def markdown(result: Result) -> None:
 
 
 def as_json(result: Result) -> None:
-    """Print {sweep, view, metric, confidence, rows, missing, not_done} as JSON."""
+    """Print {sweep, view, metric, confidence, rows, missing, not_done} as JSON (forgetting: metric is
+    "primary", each row names its own)."""
     payload = {
         "sweep": result.sweep,
         "view": result.view,
-        "metric": result.options.metric,
+        "metric": "primary" if result.view == "forgetting" else result.options.metric,
         "confidence": result.options.confidence,
         "rows": result.rows,
         "missing": result.missing,

@@ -1,10 +1,12 @@
-"""`mixft config`: list the config groups and their options, show a composed config.
+"""`mixft config`: list the config groups and their options (and where each comes from), show a
+composed config, copy a packaged option into a project folder to edit it.
 
-run: mixft config ls training    |    mixft config show model=phi3_mini training=lora
+run: mixft config ls training    |    mixft config show model=phi3_mini training=lora    |    mixft config cp task/fpb
 """
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,21 +18,53 @@ Overrides = Annotated[list[str] | None, typer.Argument(help="Hydra overrides, e.
 
 @app.command("ls")
 def ls(group: Annotated[str | None, typer.Argument(help="One group, e.g. model or task.")] = None) -> None:
-    """List each config group's options (and the packaged sweeps), or one group's options."""
-    from mixft.runner.config.catalog import group_options
-    from mixft.runner.config.schema import GROUPS
+    """List each config group's options (and the sweeps), or one group's options; inside a project
+    folder, where each option comes from."""
+    from mixft.runner.config.search_path import CONF_GROUPS, origins, projects, shown, sweep_origins
     from mixft.runner.errors import unknown
-    from mixft.runner.plan.sweepfile import packaged_sweeps
 
-    listing = {g: list(group_options(g)) for g in GROUPS} | {"sweep": packaged_sweeps()}
+    listing = {g: origins(g) for g in CONF_GROUPS} | {"sweep": sweep_origins()}
+    folders = {s.root: i for i, s in enumerate(projects(), start=1)}
+
+    def mark(paths: list[Path]) -> str:
+        project = next((root for root in folders if paths[0].is_relative_to(root)), None)
+        if project is None:
+            return ""
+        return f" [{folders[project]}{', shadows packaged' if len(paths) > 1 else ''}]"
+
     if group is None:
         for name, options in listing.items():
-            typer.echo(f"{name:<12} {', '.join(options)}")
+            typer.echo(f"{name:<12} {', '.join(o + mark(p) for o, p in options.items())}")
+        for root, number in folders.items():
+            typer.echo(f"[{number}] project folder {root}")
         return
     if group not in listing:
         raise unknown("config group", group, listing)
-    for option in listing[group]:
-        typer.echo(option)
+    width = max(map(len, listing[group]), default=0)
+    for option, paths in listing[group].items():
+        where = (
+            f"{shown(paths[0])}{' (shadows packaged)' if len(paths) > 1 else ''}"
+            if mark(paths)
+            else "packaged"
+        )
+        typer.echo(f"{option:<{width}}  {where}" if folders else option)
+
+
+@app.command("cp")
+def cp(
+    option: Annotated[str, typer.Argument(help="GROUP/NAME of a packaged option (task/fpb), or sweep/NAME.")],
+    dest: Annotated[
+        Path | None,
+        typer.Argument(help="File or folder to write; default: this project's conf/GROUP/NAME.yaml."),
+    ] = None,
+    force: Annotated[bool, typer.Option("--force", help="Overwrite an existing file.")] = False,
+) -> None:
+    """Copy a packaged option (or sweep) into a project folder to edit it: the copy shadows the packaged
+    one from then on."""
+    from mixft.runner.config.search_path import copy_option
+
+    written = copy_option(option, dest, force=force)
+    typer.echo(f"wrote {written}; edit it there (mixft config ls shows it shadowing the packaged one)")
 
 
 @app.command("show")

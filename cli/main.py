@@ -14,7 +14,8 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from mixft.cli import compare, config, data, launch, plan, run, status, store, sweep, sync
+from mixft.cli import compare, config, data, init, launch, plan, run, status, store, sweep, sync
+from mixft.runner.config.search_path import CONF_GROUPS, pin_search_path, shadowed, shown, use_project
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import store_root
 
@@ -61,6 +62,7 @@ app = typer.Typer(
 app.add_typer(config.app, name="config")
 app.add_typer(data.app, name="data")
 app.add_typer(store.app, name="store")
+app.command("init")(init.init)
 app.command("plan")(plan.plan)
 app.command("run")(run.run)
 app.command("sweep")(sweep.sweep)
@@ -75,10 +77,30 @@ app.command("launch-spec")(launch.launch_spec)
 def main(
     ctx: typer.Context,
     debug: Annotated[bool, typer.Option("--debug", help="Show full tracebacks.")] = False,
+    config_dir: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--config-dir",
+            help="A project folder (its conf/<group>/*.yaml and sweeps/*.yaml) read before the "
+            "packaged configs; repeat for several. The directory mixft runs in counts when it has "
+            "conf/ or sweeps/; MIXFT_CONFIG_PATH=dir1:dir2 adds more.",
+        ),
+    ] = None,
 ) -> None:
     """Run model x mixture x regulariser fine-tuning sweeps and compare every mixture with its
     single-task baselines."""
     ctx.meta[DEBUG_KEY] = debug
+    try:
+        for folder in reversed(config_dir or []):  # the first one given ends up first
+            use_project(folder)
+        pin_search_path()
+        for group, option, path in shadowed(CONF_GROUPS):
+            typer.secho(
+                f"notice: {shown(path)} shadows the packaged {group} '{option}'", err=True, fg="yellow"
+            )
+    except ConfigError as exc:
+        typer.secho(f"error: {exc}", err=True, fg=typer.colors.RED)
+        raise typer.Exit(code=2) from None
 
 
 @app.command()

@@ -8,6 +8,9 @@ import pytest
 @pytest.fixture(autouse=True)
 def _isolated_env(tmp_path, monkeypatch):
     monkeypatch.setenv("MIXFT_HOME", str(tmp_path / "store"))
+    # no project folder but the test's own; set (not deleted) so that a value a test's CLI call
+    # writes is undone after it
+    monkeypatch.setenv("MIXFT_CONFIG_PATH", "")
     monkeypatch.setenv("HF_HUB_OFFLINE", "1")
     monkeypatch.setenv("HF_DATASETS_OFFLINE", "1")
     monkeypatch.setenv("WANDB_MODE", "offline")

@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from mixft.runner.compare import sources, views
+from mixft.runner.compare.forgetting import pair_forgetting
 from mixft.runner.compare.pairing import Options, Report, pair, pair_additions
 from mixft.runner.compare.results import RunResult
 from mixft.runner.errors import ConfigError, unknown
@@ -62,6 +63,9 @@ def build(sweep: str, view: str, options: Options, runs: list[RunResult], unread
     if view == "regularizer":
         report = pair_additions(runs, options)
         rows = views.regularizer_rows(report)
+    elif view == "forgetting":
+        report = pair_forgetting(runs, options)
+        rows = report.rows()
     else:
         report = pair(runs, options)
         rows = {
@@ -72,15 +76,18 @@ def build(sweep: str, view: str, options: Options, runs: list[RunResult], unread
     return Result(sweep, view, options, rows, report, unreadable)
 
 
-def heatmap_path(sweep: str) -> Path:
-    """Where --wandb writes the heatmap when --plot names no file."""
-    return compare_dir(sweep) / "heatmap.png"
+def heatmap_path(sweep: str, view: str = "tasks") -> Path:
+    """Where --wandb writes the plot when --plot names no file."""
+    return compare_dir(sweep) / ("forgetting.png" if view == "forgetting" else "heatmap.png")
 
 
 def plot_result(result: Result, path: Path) -> Path:
-    """Heatmap of every comparison behind the view (against baselines, or without added data)."""
-    from mixft.runner.compare.plot import heatmap
+    """Heatmap of every comparison behind the view (against baselines, or without added data); for
+    the forgetting view, each suite task's delta against the base model per regulariser."""
+    from mixft.runner.compare.plot import forgetting_plot, heatmap
 
+    if result.view == "forgetting":
+        return forgetting_plot(result.rows, path, f"{result.sweep}: delta on suites against the base model")
     reference = (
         "the same run without the added data" if result.view == "regularizer" else "single-task baseline"
     )
@@ -94,7 +101,9 @@ def publish_result(result: Result, image: Path | None) -> str | None:
     """Log the view's rows, every comparison and the heatmap to a W&B run in the sweep's group."""
     from mixft.runner.compare.publish import publish
 
-    tables = {result.view: result.rows, "comparisons": views.all_rows(result.report)}
+    tables = {result.view: result.rows}
+    if result.view != "forgetting":  # its rows are every comparison already
+        tables["comparisons"] = views.all_rows(result.report)
     settings = {"view": result.view, **dataclasses.asdict(result.options)}
     folder = compare_dir(result.sweep)
     return publish(result.sweep, sources.tracker_settings(result.sweep), tables, image, folder, settings)

@@ -95,7 +95,7 @@ def _std(values: list[float]) -> float | None:
     return statistics.stdev(values) if len(values) > 1 else None
 
 
-def _groups(runs: list[RunResult]) -> dict[tuple[Any, ...], list[RunResult]]:
+def seed_groups(runs: list[RunResult]) -> dict[tuple[Any, ...], list[RunResult]]:
     """Trained runs that differ only in their seed, sorted by seed."""
     groups: dict[tuple[Any, ...], list[RunResult]] = defaultdict(list)
     for run in runs:
@@ -103,7 +103,8 @@ def _groups(runs: list[RunResult]) -> dict[tuple[Any, ...], list[RunResult]]:
     return {k: sorted(v, key=lambda r: (r.seed is None, r.seed)) for k, v in groups.items()}
 
 
-def _describe(run: RunResult | None, what: str) -> str:
+def describe(run: RunResult | None, what: str) -> str:
+    """The line for a reference that cannot be used: not in this sweep, or its state (and error)."""
     if run is None:
         return f"{what}: not in this sweep"
     detail = f": {run.error}" if run.state == "failed" and run.error else ""
@@ -157,7 +158,7 @@ class _Pairer:
                     pairs.append((run, baseline))
                 else:
                     what = f"baseline {task} ({run.model}, {run.recipe}, seed {run.seed}) for {'+'.join(run.tasks)}"
-                    self.report.missing.append(_describe(baseline, what))
+                    self.report.missing.append(describe(baseline, what))
             if pairs:
                 self.add(first, task, [p[0] for p in pairs], [p[1] for p in pairs], BASELINE)
 
@@ -169,7 +170,7 @@ class _Pairer:
         base = self.bases.get(first.base_context)
         if base is None or base.state != "done":
             self.report.missing.append(
-                _describe(base, f"base model {first.model} for held-out {', '.join(tasks)}")
+                describe(base, f"base model {first.model} for held-out {', '.join(tasks)}")
             )
             return
         for task in tasks:
@@ -180,7 +181,7 @@ def pair(runs: list[RunResult], options: Options | None = None) -> Report:
     """Compare every done mixture with its baselines and every done trained run with the base model on
     held-out tasks; note what is missing (one line each, deduplicated)."""
     pairer = _Pairer(runs, options or Options())
-    for group in _groups([r for r in pairer.done if r.role != "base"]).values():
+    for group in seed_groups([r for r in pairer.done if r.role != "base"]).values():
         if group[0].role == "mixture":
             pairer.with_baselines(group)
         pairer.with_base(group)
@@ -193,7 +194,7 @@ def pair_additions(runs: list[RunResult], options: Options | None = None) -> Rep
     same run without it, on its targets and the held-out tasks."""
     pairer = _Pairer(runs, options or Options())
     plain = {(r.context, r.targets, r.seed): r for r in runs if r.role != "base" and not r.additions}
-    for group in _groups([r for r in pairer.done if r.additions and r.targets]).values():
+    for group in seed_groups([r for r in pairer.done if r.additions and r.targets]).values():
         first = group[0]
         label = "without " + " + ".join(first.additions)
         pairs = []
@@ -203,7 +204,7 @@ def pair_additions(runs: list[RunResult], options: Options | None = None) -> Rep
                 pairs.append((run, ref))
             else:
                 what = f"{'+'.join(run.targets)} {label} ({run.model}, seed {run.seed})"
-                pairer.report.missing.append(_describe(ref, what))
+                pairer.report.missing.append(describe(ref, what))
         tasks = [t for t in first.evaluated if t in first.targets or t in pairer.held_out]
         for task in tasks if pairs else []:
             pairer.add(first, task, [p[0] for p in pairs], [p[1] for p in pairs], label)

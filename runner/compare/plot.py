@@ -1,6 +1,7 @@
-"""Heatmap of `mixft compare`'s deltas: what was trained (rows) x the task scored (columns).
+"""Heatmap of `mixft compare`'s deltas: what was trained (rows) x the task scored (columns); and the
+forgetting plot: per suite task, the delta against the base model at each regulariser.
 
-run: mixft compare smoke --plot deltas.png
+run: mixft compare smoke --plot deltas.png    |    mixft compare smoke --view forgetting --plot forgetting.png
 
 One panel per model and recipe. Colour is the delta against the single-task baseline (held-out
 columns: against the base model) on a diverging scale centred on zero: blue better, red worse, grey
@@ -91,6 +92,87 @@ def heatmap(rows: list[dict[str, Any]], path: Path, title: str, scale: str) -> P
         axes[0][0].text(0.5, 0.5, "nothing compared yet", ha="center", va="center")
         axes[0][0].set_axis_off()
     fig.suptitle(f"{title}\n{scale}; * the interval excludes 0", fontsize=10)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+    return path
+
+
+def _forgetting_panel(ax: Any, rows: list[dict[str, Any]], regularizers: list[str], colour: Any) -> None:
+    """One suite task: each arm's delta against the base model at its regulariser, spread sideways."""
+    import numpy as np
+
+    for i, regularizer in enumerate(regularizers):
+        at = sorted(
+            (r for r in rows if r["regularizer"] == regularizer),
+            key=lambda r: (r["model"], len(r["mixture"]), r["mixture"]),
+        )
+        offsets = np.linspace(-0.3, 0.3, len(at)) if len(at) > 1 else [0.0]
+        for x, r in zip(offsets, at, strict=True):
+            error = None
+            if r["ci_low"] is not None:
+                error = [[r["delta"] - r["ci_low"]], [r["ci_high"] - r["delta"]]]
+            marker = "o" if len(r["mixture"]) == 1 else "s"
+            ax.errorbar(
+                i + x, r["delta"], yerr=error, fmt=marker, color=colour(r["model"]), ms=4, capsize=2, lw=0.8
+            )
+    ax.axhline(0.0, color="grey", lw=0.8, ls="--")
+    ax.set_xticks(range(len(regularizers)), regularizers)
+    ax.set_xlim(-0.5, len(regularizers) - 0.5)
+    ax.set_ylabel("delta vs base model")
+
+
+def forgetting_plot(rows: list[dict[str, Any]], path: Path, title: str) -> Path:
+    """Write the forgetting plot as a PNG: per suite task, every arm's delta against the base model
+    (with its interval as a bar) at its regulariser; colour: model; o: single task, s: mixture.
+
+    Args:
+        rows: Rows of the forgetting view (`forgetting.KEYS`); rows against other references are left out.
+        path: The PNG to write (its folder is created).
+        title: Figure title.
+
+    Returns:
+        The path written.
+    """
+    import math
+
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+    from matplotlib.lines import Line2D
+
+    panels: dict[tuple[str, str], list[dict[str, Any]]] = defaultdict(list)
+    for row in rows:
+        if row["reference"] == "base":
+            panels[(row["suite"], row["task"])].append(row)
+    regularizers = sorted(
+        {r["regularizer"] for g in panels.values() for r in g}, key=lambda g: (g != "none", g)
+    )
+    models = sorted({r["model"] for g in panels.values() for r in g})
+    palette = plt.get_cmap("tab10")
+
+    def colour(model: str) -> Any:
+        return palette(models.index(model) % 10)
+
+    n_cols = min(3, max(1, len(panels)))
+    n_rows = max(1, math.ceil(len(panels) / n_cols))
+    size = (4.0 * n_cols + 2.0, 3.2 * n_rows + 0.8)
+    fig, axes = plt.subplots(n_rows, n_cols, figsize=size, squeeze=False, layout="constrained")
+    for ax, ((suite, task), group) in zip(axes.flat, sorted(panels.items()), strict=False):
+        _forgetting_panel(ax, group, regularizers, colour)
+        ax.set_title(f"{suite}/{task} ({group[0]['metric']})", fontsize=10)
+    for ax in list(axes.flat)[len(panels) :]:
+        ax.set_axis_off()
+    if not panels:
+        axes[0][0].text(0.5, 0.5, "nothing compared yet", ha="center", va="center")
+    handles = [Line2D([], [], color=colour(m), marker="o", ls="", label=m) for m in models]
+    handles += [
+        Line2D([], [], color="black", marker=k, ls="", label=v)
+        for k, v in (("o", "single task"), ("s", "mixture"))
+    ]
+    fig.legend(handles=handles, loc="outside right upper", fontsize=8)
+    fig.suptitle(f"{title}\nbars: the interval of each delta", fontsize=10)
     path.parent.mkdir(parents=True, exist_ok=True)
     fig.savefig(path, dpi=120)
     plt.close(fig)

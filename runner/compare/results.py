@@ -4,9 +4,11 @@ run: mixft compare smoke    (reads the store's run directories; --source wandb r
 
 Every source produces the same RunResult, so pairing and statistics never know where the numbers
 came from. Runs pair when they share a *context*: every config value except the mixture's tasks and
-shares, the regulariser, the seed, the eval task list and labels. A baseline for task t is then the
-run in the same context and seed trained on {t} alone; the base model is the untrained run with the
-same model, data and eval settings.
+shares, the regulariser, the seed, the eval task list and labels, and the lm-eval suites (their list
+and definitions: `compare --view forgetting` checks, suite task by suite task, what the documents were
+scored under, and names what differs). A baseline for task t is then the run in the same context and
+seed trained on {t} alone; the base model is the untrained run with the same model, data and eval
+settings.
 """
 
 from __future__ import annotations
@@ -36,11 +38,15 @@ NOT_CONTEXT = (
     "mixture.shares",
     "eval.tasks",
     "eval.include_targets",
+    "eval.suites",
+    "suite",
 )
 BASE_CONTEXT = ("model", "data", "eval")  # what a base-model evaluation shares with trained runs
 LABEL_KEYS = ("name", "description")  # a recipe's name is a label; model.name is kept
 
 Predictions = Callable[[str], list[dict[str, Any]] | None]
+SuiteSettings = Callable[[str], dict[str, Any] | None]  # suite -> its settings.json
+SuiteRecords = Callable[[str, str], list[dict[str, Any]] | None]  # (suite, task) -> one row per document
 
 
 @dataclass(frozen=True)
@@ -70,6 +76,9 @@ class RunResult:
     metrics: dict[str, float] = field(default_factory=dict)  # eval/<task>/<metric>
     error: str | None = None
     predictions: Predictions = field(default=lambda task: None, repr=False)
+    suite_metrics: dict[str, float] = field(default_factory=dict)  # suite/<suite>/<task>/<metric>
+    suite_settings: SuiteSettings = field(default=lambda suite: None, repr=False)
+    suite_records: SuiteRecords = field(default=lambda suite, task: None, repr=False)
 
     @property
     def targets(self) -> tuple[str, ...]:
@@ -88,6 +97,27 @@ class RunResult:
     def evaluated(self) -> tuple[str, ...]:
         """Tasks this run has a score for."""
         return tuple(sorted({key.split("/")[1] for key in self.metrics if key.startswith("eval/")}))
+
+    @property
+    def suite_tasks(self) -> tuple[tuple[str, str], ...]:
+        """(suite, task) pairs this run has a score for."""
+        return tuple(sorted({suite_key(key)[:2] for key in self.suite_metrics}))
+
+
+def suite_key(key: str) -> tuple[str, str, str]:
+    """(suite, task, metric) of a `suite/<suite>/<task>/<metric>` metrics key."""
+    _, suite, rest = key.split("/", 2)
+    task, _, metric = rest.rpartition("/")
+    return suite, task, metric
+
+
+def suite_metrics(metrics: dict[str, Any]) -> dict[str, float]:
+    """The `suite/<suite>/<task>/<metric>` numbers of a metrics mapping (metrics.json, a W&B summary)."""
+    return {
+        k: v
+        for k, v in metrics.items()
+        if k.startswith("suite/") and k.count("/") >= 3 and isinstance(v, int | float)
+    }
 
 
 def _within(key: str, prefixes: tuple[str, ...]) -> bool:
@@ -126,6 +156,14 @@ def read_predictions(folder: Path) -> Predictions:
     return functools.partial(rundir.read_predictions, folder)
 
 
+def suite_readers(folder: Path) -> tuple[SuiteSettings, SuiteRecords]:
+    """Readers of one run's suite settings (read once per suite) and per-document records."""
+    return (
+        functools.cache(functools.partial(rundir.read_suite_settings, folder)),
+        functools.partial(rundir.read_suite_records, folder),
+    )
+
+
 def from_store(rid: str) -> RunResult | None:
     """A run read from its directory; None when it has no config (never written)."""
     folder = run_dir(rid)
@@ -141,6 +179,7 @@ def _result(rid: str, folder: Path, config: dict[str, Any]) -> RunResult:
     flat = flatten({k: v for k, v in config.items() if k != "task"})
     context, base_context = contexts(flat)
     metrics = rundir.read_metrics(folder) if status["state"] == "done" else {}
+    settings, records = suite_readers(folder)
     return RunResult(
         id=rid,
         role=meta.get("role", "mixture"),
@@ -156,4 +195,7 @@ def _result(rid: str, folder: Path, config: dict[str, Any]) -> RunResult:
         metrics={k: v for k, v in metrics.items() if k.startswith("eval/")},
         error=last_error_line(status),
         predictions=read_predictions(folder),
+        suite_metrics=suite_metrics(metrics),
+        suite_settings=settings,
+        suite_records=records,
     )

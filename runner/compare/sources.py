@@ -5,16 +5,28 @@ run: mixft compare smoke    |    mixft compare cocktail_paper --source wandb    
 The store is the source of truth: run directories hold configs, states, metrics and predictions.
 W&B holds the same runs when the sweep ran with tracker=wandb: the config (flattened), the summary
 metrics and the predictions as run files. W&B runs are found by their group, the sweep's name.
+Suite scores come from the summary (`suite/<suite>/<task>/<metric>`); a run's suite settings and
+per-document records are read from its files when it uploaded them, else the settings are the ones
+its config declares (few-shot, limit, chat template) and the scores have no interval.
 """
 
 from __future__ import annotations
 
 import dataclasses
+import functools
 import json
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.compare.results import RunResult, contexts, from_store, task_infos
+from mixft.runner.compare.results import (
+    RunResult,
+    SuiteRecords,
+    SuiteSettings,
+    contexts,
+    from_store,
+    suite_metrics,
+    task_infos,
+)
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import compare_dir, run_dir
 from mixft.runner.plan.grid import expand
@@ -50,17 +62,52 @@ def tracker_settings(sweep: str) -> dict[str, Any]:
         return dataclasses.asdict(expand(load_sweep(sweep)).runs[0].config.tracker)
 
 
+def _fetch(run: Any, cache: Path, name: str) -> str | None:
+    """The text of one of the run's W&B files; None when it was not uploaded or cannot be fetched."""
+    try:
+        run.file(name).download(root=str(cache), replace=True, exist_ok=True)
+        return (cache / name).read_text(encoding="utf-8")
+    except Exception:  # not uploaded (an older run), or the network went away: no interval
+        return None
+
+
+def _jsonl(text: str | None) -> list[dict[str, Any]] | None:
+    try:
+        return [json.loads(line) for line in text.splitlines() if line.strip()] if text else None
+    except ValueError:
+        return None
+
+
 def _downloader(run: Any, cache: Path) -> Any:
     def read(task: str) -> list[dict[str, Any]] | None:
-        name = f"predictions/{task}.jsonl"
-        try:
-            run.file(name).download(root=str(cache), replace=True, exist_ok=True)
-            text = (cache / name).read_text(encoding="utf-8")
-            return [json.loads(line) for line in text.splitlines() if line.strip()]
-        except Exception:  # not uploaded (an older run), or the network went away: no interval
-            return None
+        return _jsonl(_fetch(run, cache, f"predictions/{task}.jsonl"))
 
     return read
+
+
+def declared_settings(flat: dict[str, Any], suite: str) -> dict[str, Any] | None:
+    """A suite's settings as its definition in a flat config gives them: per task, few-shot, limit and
+    chat template (the resolved prompts and versions are only in settings.json)."""
+    prefix = f"suite.{suite}."
+    tasks = flat.get(prefix + "tasks")
+    if not isinstance(tasks, list):
+        return None
+    fields = ("num_fewshot", "limit", "apply_chat_template")
+    return {"tasks": {str(t): {f: flat.get(prefix + f) for f in fields} for t in tasks}}
+
+
+def _suite_readers(run: Any, cache: Path, flat: dict[str, Any]) -> tuple[SuiteSettings, SuiteRecords]:
+    def settings(suite: str) -> dict[str, Any] | None:
+        try:
+            found = json.loads(_fetch(run, cache, f"suites/{suite}/settings.json") or "null")
+        except ValueError:
+            found = None
+        return found if isinstance(found, dict) else declared_settings(flat, suite)
+
+    def records(suite: str, task: str) -> list[dict[str, Any]] | None:
+        return _jsonl(_fetch(run, cache, f"suites/{suite}/{task}.jsonl"))
+
+    return functools.cache(settings), functools.cache(records)
 
 
 def _wandb_result(run: Any, cache: Path) -> RunResult | None:
@@ -74,6 +121,7 @@ def _wandb_result(run: Any, cache: Path) -> RunResult | None:
     catalogue = {name: dataclasses.asdict(task) for name, task in load_tasks().items()}
     names = flat.get("task") or list(catalogue)
     summary = dict(run.summary)
+    settings, records = _suite_readers(run, cache / run.id, flat)
     return RunResult(
         id=run.id,
         role=flat["role"],
@@ -88,6 +136,9 @@ def _wandb_result(run: Any, cache: Path) -> RunResult | None:
         scored=task_infos({n: catalogue[n] for n in names if n in catalogue}),
         metrics={k: v for k, v in summary.items() if k.startswith("eval/") and isinstance(v, int | float)},
         predictions=_downloader(run, cache / run.id),
+        suite_metrics=suite_metrics(summary),
+        suite_settings=settings,
+        suite_records=records,
     )
 
 

@@ -9,6 +9,9 @@ often each outcome occurs (correct or not; predicted and gold label), so the exa
 outcome and a resample is one multinomial draw of the group counts (numpy). That is the same
 distribution as drawing rows, at a cost that does not grow with the number of examples; the tests
 check it against scipy.stats.bootstrap and `make bench` measures both.
+
+`mean` is the mean of per-example floats (lm-eval suites score each document with a metric of its
+own: 0/1 accuracy, or any float): the same weighted mean as accuracy, over distinct value rows.
 """
 
 from __future__ import annotations
@@ -24,6 +27,7 @@ if TYPE_CHECKING:
 RESAMPLES = 10_000
 CONFIDENCE = 0.95
 SEED = 0  # a fixed stream: the same store always prints the same intervals
+MEAN = "mean"  # per-example floats averaged (suite documents)
 
 
 @dataclass(frozen=True)
@@ -44,19 +48,20 @@ def per_column(metric: str, columns: np.ndarray, weights: np.ndarray, n_labels: 
     """A metric per column of outcome groups, under each row of weights.
 
     Args:
-        metric: accuracy or numeric_accuracy: columns hold 1 (correct) or 0; macro_f1: columns hold predicted label
-            codes (n_labels for an output that named no label) and the last column the gold codes.
+        metric: accuracy or numeric_accuracy: columns hold 1 (correct) or 0; mean: columns hold any
+            per-example float; macro_f1: columns hold predicted label codes (n_labels for an output
+            that named no label) and the last column the gold codes.
         columns: (groups, k) distinct outcomes.
         weights: (resamples, groups) how often each outcome occurs in each resample.
         n_labels: Size of the label space (macro_f1 only).
 
     Returns:
-        (resamples, k) accuracy, or (resamples, k - 1) macro-F1 (the gold column is not scored).
+        (resamples, k) accuracy or mean, or (resamples, k - 1) macro-F1 (the gold column is not scored).
     """
     import numpy as np
 
     total = weights.sum(axis=1, keepdims=True)
-    if column_of(metric) == "correct":  # the share of correct examples
+    if metric == MEAN or column_of(metric) == "correct":  # the share of correct examples, or the mean
         return (weights @ columns) / total
     # "label": macro-F1 over predicted label codes
     preds, gold = columns[:, :-1], columns[:, -1:]
@@ -84,8 +89,8 @@ def scores(metric: str, values: np.ndarray, gold: np.ndarray | None, n_labels: i
     """The metric of each column (one run or seed per column) over all examples.
 
     Args:
-        metric: accuracy or macro_f1 (see `per_column`).
-        values: (examples, k) correctness or predicted label codes.
+        metric: accuracy, mean or macro_f1 (see `per_column`).
+        values: (examples, k) correctness, per-example floats, or predicted label codes.
         gold: (examples,) gold label codes for macro_f1, else None.
         n_labels: Size of the label space (macro_f1 only).
     """
@@ -108,8 +113,9 @@ def delta_interval(
     """Mean metric over `runs`' columns minus mean over `reference`'s, with a paired bootstrap CI.
 
     Args:
-        metric: accuracy or macro_f1.
-        runs: (examples, seeds) correctness (accuracy) or predicted label codes (macro_f1) of the runs.
+        metric: accuracy, mean or macro_f1.
+        runs: (examples, seeds) correctness (accuracy), per-example floats (mean) or predicted label
+            codes (macro_f1) of the runs.
         reference: (examples, seeds') the same for the reference runs, row for row.
         gold: (examples,) gold label codes (macro_f1 only).
         n_labels: Size of the label space (macro_f1 only).

@@ -1,6 +1,6 @@
 """The rows of each `mixft compare` view, as plain dicts (tables, CSV and JSON print these).
 
-run: mixft compare smoke --view tasks|all|regularizer|pairs
+run: mixft compare smoke --view tasks|all|regularizer|pairs|forgetting
 
 tasks (default): per task, the baseline, the best mixture and how many mixtures beat the baseline
 significantly, out of how many tried; held-out tasks follow, against the base model. The best of N
@@ -8,6 +8,8 @@ is picked on the same eval rows it is scored on, so its delta is biased upwards:
 how many significant wins chance alone would give (N x (1 - confidence) / 2).
 all: every comparison. regularizer: every run that adds data against the same run without it.
 pairs: the task x task matrix, training on A + B against A alone, scored on A.
+forgetting: per suite task (lm-eval), every trained arm against the base model and every regularised
+arm against the same mixture without its regulariser (forgetting.py).
 """
 
 from __future__ import annotations
@@ -17,7 +19,7 @@ from typing import Any
 
 from mixft.runner.compare.pairing import BASE, BASELINE, Comparison, Report
 
-VIEWS = ("tasks", "all", "regularizer", "pairs")
+VIEWS = ("tasks", "all", "regularizer", "pairs", "forgetting")
 
 
 def _sort_key(row: dict[str, Any]) -> tuple[Any, ...]:

@@ -1,62 +1,66 @@
-"""The packaged config options, and the task catalogue typed against TaskConfig.
+"""The config options of every source (config/search_path.py), and the task catalogue typed
+against TaskConfig.
 
 run: mixft config ls task
 
-Tasks are not a Hydra group choice: every conf/task/<name>.yaml is in the catalogue, and a run keeps
-the ones its mixture, regulariser and eval name. Loading them outside Hydra's composition keeps
+Tasks are not a Hydra group choice: every conf/task/<name>.yaml (project or packaged) is in the
+catalogue, and a run keeps the ones its mixture, regulariser and eval name. Loading them outside Hydra's composition keeps
 planning fast (composition costs ~0.1 s; ten tasks through it tripled that).
 """
 
 from __future__ import annotations
 
-import copy
+import dataclasses
 from collections.abc import Sequence
 from functools import cache
-from importlib.resources import files
 from pathlib import Path
+from typing import TypeVar
 
 from hydra.core.override_parser.overrides_parser import OverridesParser
 from hydra.core.override_parser.types import Override
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mixft.runner.config.schema import TaskConfig
-from mixft.runner.config.yamlio import load_yaml
+from mixft.runner.config.schema import SuiteConfig, TaskConfig
+from mixft.runner.config.search_path import origins, source_of
+from mixft.runner.config.types import from_plain
+from mixft.runner.config.yamlio import bad_field, load_yaml
 from mixft.runner.errors import ConfigError, unknown
 
-CONF_PACKAGE = "mixft.conf"
+T = TypeVar("T")
 
 
-def conf_dir() -> Path:
-    """Directory of the packaged configs (config.yaml and one folder per group)."""
-    return Path(str(files(CONF_PACKAGE)))
-
-
-def group_dir(group: str) -> Path:
-    """Directory of a packaged config group."""
-    return conf_dir() / group
-
-
-@cache
 def group_options(group: str) -> tuple[str, ...]:
-    """Options of a packaged config group: its YAML file names without .yaml, sorted."""
-    folder = group_dir(group)
-    if not folder.is_dir():
-        return ()
-    return tuple(sorted(p.stem for p in folder.glob("*.yaml")))
+    """Options of a config group in every source (projects and package): file names, sorted."""
+    return tuple(origins(group))
 
 
-@cache
-def _task_node(name: str) -> DictConfig:
-    path = group_dir("task") / f"{name}.yaml"
+def _typed(cls: type[T], path: Path, what: str) -> T:
+    """One option file typed against its schema: the fast path, else OmegaConf (file:line errors)."""
     data = load_yaml(path)
     if not isinstance(data, dict):
-        raise ConfigError(f"{path}: expected a mapping of task fields")
-    try:
-        return OmegaConf.merge(OmegaConf.structured(TaskConfig), data)
-    except OmegaConfBaseException as exc:
-        reason = str(exc.msg).strip().splitlines()[0]
-        raise ConfigError(f"{path}: bad value for '{exc.full_key}': {reason}") from None
+        raise ConfigError(f"{path}: expected a mapping of {what} fields")
+    typed = from_plain(cls, data)
+    if typed is None:
+        try:
+            typed = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(cls), data))
+        except OmegaConfBaseException as exc:
+            raise ConfigError(bad_field(path, exc)) from None
+    assert isinstance(typed, cls)
+    return typed
+
+
+@cache
+def _task(path: Path) -> TaskConfig:
+    task = _typed(TaskConfig, path, "task")
+    project = source_of(path)
+    local = task.source.path
+    if project is not None and local and not Path(local).expanduser().is_absolute():
+        # a project's data lives in the project
+        task = dataclasses.replace(
+            task, source=dataclasses.replace(task.source, path=str(project.root / local))
+        )
+    return task
 
 
 def _apply(node: DictConfig, override: Override) -> None:
@@ -69,19 +73,45 @@ def _apply(node: DictConfig, override: Override) -> None:
 
 
 @cache
-def _load_tasks(texts: tuple[str, ...]) -> dict[str, TaskConfig]:
-    names = group_options("task")
-    nodes = {name: _task_node(name) for name in names}
+def _load_tasks(texts: tuple[str, ...], files_: tuple[Path, ...]) -> dict[str, TaskConfig]:
+    tasks: dict[str, TaskConfig] = {path.stem: _task(path) for path in files_}
+    nodes: dict[str, DictConfig] = {}
     for override in OverridesParser.create().parse_overrides(list(texts)):
         name = override.key_or_group.split(".")[1]
-        if name not in nodes:
-            raise unknown("task", name, names)
-        if nodes[name] is _task_node(name):
-            nodes[name] = copy.deepcopy(nodes[name])
-        _apply(nodes[name], override)
-    return {name: OmegaConf.to_object(node) for name, node in nodes.items()}  # type: ignore[misc]
+        if name not in tasks:
+            raise unknown("task", name, tasks)
+        node = nodes.setdefault(name, OmegaConf.structured(tasks[name]))
+        _apply(node, override)
+    return tasks | {name: OmegaConf.to_object(node) for name, node in nodes.items()}  # type: ignore[misc]
 
 
 def load_tasks(overrides: Sequence[Override] = ()) -> dict[str, TaskConfig]:
     """The task catalogue with `task.NAME.FIELD=value` overrides applied (shared: do not mutate)."""
-    return _load_tasks(tuple(o.input_line or "" for o in overrides))
+    files_ = tuple(paths[0] for paths in origins("task").values())
+    return _load_tasks(tuple(o.input_line or "" for o in overrides), files_)
+
+
+@cache
+def _suite(path: Path) -> SuiteConfig:
+    suite = _typed(SuiteConfig, path, "suite")
+    if suite.name != path.stem:
+        raise ConfigError(f"{path}: name '{suite.name}' must match the file name '{path.stem}'")
+    if suite.include_path and not Path(suite.include_path).expanduser().is_absolute():
+        # lm-eval task YAMLs travel with the suite file
+        suite = dataclasses.replace(suite, include_path=str((path.parent / suite.include_path).resolve()))
+    return suite
+
+
+def load_suites(names: Sequence[str]) -> dict[str, SuiteConfig]:
+    """The suites named in eval.suites (conf/suite/<name>.yaml, project or packaged), by name.
+
+    Raises:
+        ConfigError: a name no source holds (with did-you-mean), or a malformed suite file.
+    """
+    found = origins("suite")
+    suites = {}
+    for name in names:
+        if name not in found:
+            raise unknown("eval.suites", name, found)
+        suites[name] = _suite(found[name][0])
+    return suites

@@ -18,26 +18,31 @@ import typing
 from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from functools import cache
+from pathlib import Path
 from typing import Any
 
 from hydra import compose as hydra_compose_api
 from hydra import initialize_config_module
 from hydra._internal.config_loader_impl import ConfigLoaderImpl
+from hydra.core.config_search_path import ConfigSearchPath, SearchPathQuery
 from hydra.core.config_store import ConfigStore
 from hydra.core.global_hydra import GlobalHydra
 from hydra.core.override_parser.types import Override
+from hydra.core.plugins import Plugins
 from hydra.errors import HydraException
+from hydra.plugins.search_path_plugin import SearchPathPlugin
 from omegaconf import DictConfig, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
-from mixft.runner.config.catalog import conf_dir, group_dir
 from mixft.runner.config.executors import executor_config
 from mixft.runner.config.model_refs import is_model_ref, model_fields
 from mixft.runner.config.schema import GROUPS, Config, ModelConfig
-from mixft.runner.config.yamlio import load_yaml
+from mixft.runner.config.search_path import Source, config_file, option_file, projects, sources
+from mixft.runner.config.yamlio import bad_field, load_yaml
 from mixft.runner.errors import ConfigError
 
 CONFIG_MODULE = "mixft.conf"
+CONFIG_PATH = f"pkg://{CONFIG_MODULE}"  # how Hydra's search path names the packaged configs
 # What composing a bad value raises: OmegaConf also lets out OverflowError and ValueError, with its
 # usual "full_key: ..." lines, for numbers a field cannot hold (max_repeat=1e400 written as digits)
 COMPOSE_ERRORS = (HydraException, OmegaConfBaseException, ValueError, OverflowError)
@@ -57,11 +62,34 @@ def compose_errors(what: str) -> Iterator[None]:
         ) from None
 
 
+_hydra_sources: tuple[Source, ...] = ()
+
+
+class ProjectSearchPath(SearchPathPlugin):
+    """Hydra's side: the project conf/ folders go right before mixft's packaged configs."""
+
+    def manipulate_search_path(self, search_path: ConfigSearchPath) -> None:
+        main = SearchPathQuery(provider="main", path=CONFIG_PATH)
+        if not any(e.path == CONFIG_PATH for e in search_path.get_path()):
+            return  # another Hydra application in this process
+        for source in projects():
+            if source.conf.is_dir():
+                search_path.prepend("mixft-project", f"file://{source.conf}", anchor=main)
+
+
 def ensure_hydra() -> None:
-    """Initialise Hydra once per process on the packaged config module."""
-    if not GlobalHydra.instance().is_initialized():
-        ConfigStore.instance().store(name="base_config", node=Config)
-        initialize_config_module(CONFIG_MODULE, version_base="1.3")
+    """Initialise Hydra on the packaged config module, with the project folders before it; again
+    when the search path changed (another --config-dir, MIXFT_CONFIG_PATH or directory)."""
+    global _hydra_sources
+    gh = GlobalHydra.instance()
+    if gh.is_initialized() and _hydra_sources == sources():
+        return
+    if gh.is_initialized():
+        gh.clear()
+    Plugins.instance().register(ProjectSearchPath)
+    ConfigStore.instance().store(name="base_config", node=Config)
+    initialize_config_module(CONFIG_MODULE, version_base="1.3")
+    _hydra_sources = sources()
 
 
 def hydra_compose(overrides: Sequence[str]) -> DictConfig:
@@ -71,26 +99,43 @@ def hydra_compose(overrides: Sequence[str]) -> DictConfig:
         return hydra_compose_api("config", overrides=list(overrides))
 
 
-@cache
 def _defaults() -> DictConfig:
+    return _defaults_for(sources())
+
+
+@cache
+def _defaults_for(sources_: tuple[Source, ...]) -> DictConfig:
     return hydra_compose([])
 
 
-@cache
 def _option_node(group: str, option: str) -> DictConfig | None:
     """The option file merged onto its group schema; None when the file is not plain. A model
     reference (`hf:...`, `path:...`) is the section its own files describe (config/model_refs.py)."""
     if group == "model" and is_model_ref(option):
-        return OmegaConf.merge(OmegaConf.structured(ModelConfig), model_fields(option))
-    path = group_dir(group) / f"{option}.yaml"
+        return _model_ref_node(option)
+    path = option_file(group, option)
+    return None if path is None else _node_at(group, path)
+
+
+@cache
+def _model_ref_node(ref: str) -> DictConfig:
+    return OmegaConf.merge(OmegaConf.structured(ModelConfig), model_fields(ref))
+
+
+@cache
+def _node_at(group: str, path: Path) -> DictConfig | None:
     data = load_yaml(path)
     text = path.read_text(encoding="utf-8")
     if "@package" in text or "${" in text or not isinstance(data, dict) or "defaults" in data:
         return None
     try:
-        return OmegaConf.merge(OmegaConf.structured(group_schema(group, data)), data)
-    except (OmegaConfBaseException, ConfigError):
+        schema = group_schema(group, data)
+    except ConfigError:
         return None  # let Hydra report it, with its context
+    try:
+        return OmegaConf.merge(OmegaConf.structured(schema), data)
+    except OmegaConfBaseException as exc:
+        raise ConfigError(bad_field(path, exc, prefix=group)) from None
 
 
 def group_schema(group: str, data: dict[str, Any]) -> Any:
@@ -112,17 +157,23 @@ def typed_executor(node: DictConfig) -> DictConfig:
 
 def option_name(group: str, option: str) -> str:
     """The `name:` an option file declares (conf/executor/slurm.yaml -> slurm); the option when none."""
-    data = load_yaml(group_dir(group) / f"{option}.yaml")
+    path = option_file(group, option)
+    data = load_yaml(path) if path is not None else None
     return str(data.get("name", option)) if isinstance(data, dict) else option
 
 
-@cache
 def default_option(group: str) -> str:
     """The option conf/config.yaml's defaults list picks for a group."""
-    for entry in load_yaml(conf_dir() / "config.yaml").get("defaults", []):
+    return _default_option(group, config_file())
+
+
+@cache
+def _default_option(group: str, primary: Path) -> str:
+    data = load_yaml(primary)
+    for entry in data.get("defaults", []) if isinstance(data, dict) else []:
         if isinstance(entry, dict) and group in entry:
             return str(entry[group])
-    raise ConfigError(f"conf/config.yaml: its defaults list picks no {group} option")
+    raise ConfigError(f"{primary}: its defaults list picks no {group} option")
 
 
 def _is_choice(override: Override) -> bool:
@@ -131,7 +182,9 @@ def _is_choice(override: Override) -> bool:
 
 def compose(overrides: Sequence[Override]) -> DictConfig:
     """The composed config for parsed, checked overrides (same result as Hydra's compose)."""
-    choices = [(o.key_or_group, o.value()) for o in overrides if _is_choice(o)]
+    # the last choice of a group wins, as in Hydra; an earlier one (a sweep's model=hf:..., replaced
+    # by a rehearsal's model=tiny) is never read
+    choices = list({o.key_or_group: (o.key_or_group, o.value()) for o in overrides if _is_choice(o)}.values())
     nodes = [_option_node(group, str(option)) for group, option in choices]
     if any(node is None for node in nodes):
         if any(group == "model" and is_model_ref(option) for group, option in choices):

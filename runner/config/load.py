@@ -17,18 +17,19 @@ from functools import lru_cache
 from hydra.core.override_parser.types import Override
 from omegaconf import OmegaConf
 
-from mixft.runner.config.catalog import group_options, load_tasks
+from mixft.runner.config.catalog import group_options, load_suites, load_tasks
 from mixft.runner.config.compose import COMPOSE_ERRORS, compose, default_option, describe_error, option_name
 from mixft.runner.config.overrides import check_override, parse_overrides
 from mixft.runner.config.run import sort_task_lists
 from mixft.runner.config.schema import Config
+from mixft.runner.config.search_path import Source, sources
 from mixft.runner.config.types import check_types
 from mixft.runner.config.validate import validate_config, validate_run
 from mixft.runner.errors import ConfigError
 
 
 @lru_cache(maxsize=256)
-def _composed(overrides: tuple[str, ...]) -> Config:
+def _composed(overrides: tuple[str, ...], sources_: tuple[Source, ...]) -> Config:
     try:
         obj = OmegaConf.to_object(compose(parse_overrides(overrides)))
     except COMPOSE_ERRORS as exc:
@@ -47,18 +48,21 @@ def shared_config(overrides: Sequence[str]) -> Config:
 
     Planning asks for the same lists again and again (one per run), so each is composed once.
     """
-    return _shared_config(tuple(overrides))
+    return _shared_config(tuple(overrides), sources())
 
 
 @lru_cache(maxsize=1024)
-def _shared_config(overrides: tuple[str, ...]) -> Config:
+def _shared_config(overrides: tuple[str, ...], sources_: tuple[Source, ...]) -> Config:
     parsed = parse_overrides(overrides)
     executor = chosen_executor(parsed)
     for override in parsed:
         check_override(override, executor=executor)
     hydra_overrides = tuple(o.input_line or "" for o in parsed if not is_task_override(o))
+    composed = _composed(hydra_overrides, sources_)
     cfg = dataclasses.replace(
-        _composed(hydra_overrides), task=load_tasks([o for o in parsed if is_task_override(o)])
+        composed,
+        task=load_tasks([o for o in parsed if is_task_override(o)]),
+        suite=load_suites(composed.eval.suites),
     )
     check_types(cfg, Config)
     validate_config(cfg)
@@ -91,16 +95,19 @@ def load_config(overrides: Sequence[str] = ()) -> Config:
 
 def clear_caches() -> None:
     """Forget composed configs and loaded option files, e.g. after conf/ changed in a live process."""
-    from mixft.runner.config import catalog, compose
+    from mixft.runner.config import catalog, compose, search_path
 
     for cached in (
         _shared_config,
         _composed,
-        compose._option_node,
-        compose._defaults,
-        compose.default_option,
-        catalog._task_node,
+        compose._node_at,
+        compose._model_ref_node,
+        compose._defaults_for,
+        compose._default_option,
+        catalog._task,
+        catalog._suite,
         catalog._load_tasks,
-        catalog.group_options,
+        search_path._sources,
+        search_path._origins,
     ):
         cached.cache_clear()

@@ -22,6 +22,7 @@ from mixft.runner.errors import ConfigError
 
 PREFIXES = ("hf:", "path:")
 DEFAULT_CONTEXT = 4096  # tokens, when config.json names no max_position_embeddings
+DTYPES = ("bfloat16", "float16", "float32")
 
 
 def is_model_ref(value: Any) -> bool:
@@ -58,9 +59,28 @@ def _has_chat_template(folder: Path) -> bool:
     return tokenizer.exists() and bool(json.loads(tokenizer.read_text(encoding="utf-8")).get("chat_template"))
 
 
-def has_chat_template(folder: str) -> bool:
-    """True when a local model folder's tokenizer carries a chat template."""
-    return _has_chat_template(Path(folder))
+@cache
+def chat_template_known(model: str, revision: str = "main") -> bool | None:
+    """Whether a model's tokenizer carries a chat template: a local folder's files, or a hub model's
+    in the Hugging Face cache (never downloaded here); None when the cache does not say."""
+    if Path(model).is_dir():
+        return _has_chat_template(Path(model))
+    from huggingface_hub import try_to_load_from_cache
+
+    if model.count("/") != 1:
+        return None
+    if isinstance(try_to_load_from_cache(model, "chat_template.jinja", revision=revision), str):
+        return True
+    tokenizer = try_to_load_from_cache(model, "tokenizer_config.json", revision=revision)
+    if not isinstance(tokenizer, str):
+        return None
+    return bool(json.loads(Path(tokenizer).read_text(encoding="utf-8")).get("chat_template"))
+
+
+def _dtype(config: dict[str, Any]) -> str:
+    """The weights' dtype config.json names (`torch_dtype`, or `dtype` in newer files), else auto."""
+    named = str(config.get("dtype") or config.get("torch_dtype") or "auto")
+    return named if named in DTYPES else "auto"
 
 
 def _hub_file(repo: str, revision: str, name: str) -> Path | None:
@@ -89,6 +109,7 @@ def _from_folder(ref: str, folder: Path) -> dict[str, Any]:
         "hf_id": str(folder),
         "num_parameters": _safetensors_parameters(weights) if weights else _estimated_parameters(config),
         "context_length": int(config.get("max_position_embeddings") or DEFAULT_CONTEXT),
+        "dtype": _dtype(config),
     }
 
 
@@ -100,12 +121,15 @@ def _from_hub(ref: str, repo: str, revision: str) -> dict[str, Any]:
             f"run once with network, or download the model and use model=path:DIR"
         )
     config = json.loads(config_path.read_text(encoding="utf-8"))
+    for name in ("tokenizer_config.json", "chat_template.jinja"):  # into the cache: validation reads them
+        _hub_file(repo, revision, name)
     return {
         "name": repo.rsplit("/", 1)[-1],
         "hf_id": repo,
         "revision": revision,
         "num_parameters": _estimated_parameters(config),
         "context_length": int(config.get("max_position_embeddings") or DEFAULT_CONTEXT),
+        "dtype": _dtype(config),
     }
 
 

@@ -19,7 +19,7 @@ from hydra.errors import HydraException
 
 from mixft.runner.config.catalog import group_options
 from mixft.runner.config.executors import executor_fields
-from mixft.runner.config.model_refs import is_model_ref, model_fields
+from mixft.runner.config.model_refs import is_model_ref
 from mixft.runner.config.schema import GROUPS, Config
 from mixft.runner.config.secrets import looks_secret
 from mixft.runner.errors import ConfigError, clip, did_you_mean, unknown
@@ -142,9 +142,10 @@ def _check_group_choice(group: str, override: Override, allow_sweep: bool) -> No
     else:
         names = [value]
     for name in names:
-        if group == "model" and is_model_ref(name):
-            model_fields(str(name))  # a folder or hub model that cannot be read: one line now
-        elif not isinstance(name, str) or name not in options:
+        # a model reference is read when composed, and only if no later model= replaces it
+        if not (group == "model" and is_model_ref(name)) and (
+            not isinstance(name, str) or name not in options
+        ):
             raise unknown(f"{group} option", str(name), options)
 
 

@@ -11,6 +11,8 @@ from typing import Any
 
 from omegaconf import MISSING
 
+from mixft.runner.config.eval_schema import EvalConfig, SuiteConfig
+
 
 @dataclass
 class LocalModelConfig:
@@ -160,7 +162,8 @@ class RegularizerConfig:
 class DataConfig:
     """Where every task's rows come from, for the whole run."""
 
-    # true: the offline sample suite (no network) instead of each task's own source
+    # true: the offline sample suite (no network) instead of each hub source; tasks on local files
+    # keep reading them
     samples: bool = False
     # rows the sample suite makes per task and split
     sample_train_rows: int = 256
@@ -229,22 +232,6 @@ class TrainingConfig:
 
 
 @dataclass
-class EvalConfig:
-    name: str = MISSING
-    # tasks scored for every run besides its own targets (held out, e.g. fiqa_sa)
-    tasks: list[str] = field(default_factory=list)
-    # also score every trained task that has a metric
-    include_targets: bool = True
-    # rows scored per task; null scores the whole eval split
-    max_examples: int | None = None
-    batch_size: int = 16
-    # generation budget in tokens; null uses each task's own max_new_tokens
-    max_new_tokens: int | None = None
-    # relative tolerance of a numeric match (0.01 = 1%)
-    numeric_rel_tol: float = 0.01
-
-
-@dataclass
 class TrackerConfig:
     # wandb | none
     name: str = "none"
@@ -260,6 +247,8 @@ class Config:
     model: ModelConfig = MISSING
     # the task catalogue: name -> task; a resolved run keeps only the tasks it uses
     task: dict[str, TaskConfig] = field(default_factory=dict)
+    # the suites of eval.suites: name -> suite (read from conf/suite/ at composition)
+    suite: dict[str, SuiteConfig] = field(default_factory=dict)
     mixture: MixtureConfig = MISSING
     regularizer: RegularizerConfig = MISSING
     training: TrainingConfig = MISSING

@@ -9,9 +9,12 @@ import dataclasses
 import functools
 import types
 import typing
-from typing import Any
+from typing import Any, TypeVar
 
 from mixft.runner.errors import ConfigError, clip
+
+T = TypeVar("T")
+MISSING_VALUE = "???"  # omegaconf.MISSING: a field the file must set
 
 
 def check_types(value: Any, hint: Any, where: str = "") -> None:
@@ -59,6 +62,50 @@ def check_types(value: Any, hint: Any, where: str = "") -> None:
         for key, item in value.items():
             check_types(key, args[0], f"{where} key")
             check_types(item, args[1], f"{where}.{key}")
+
+
+def from_plain(cls: type[T], data: Any) -> T | None:
+    """`cls` built from plain YAML data that fits its schema exactly, in microseconds; None otherwise.
+
+    OmegaConf takes ~6 ms to type one task file, which a project of 50 tasks pays on every command.
+    Data with an unknown or missing key, or a value OmegaConf would convert (`labels: [yes, no]`,
+    whole numbers for text), gets None: the caller types it through OmegaConf, with its conversions
+    and its messages. A whole number for a float field becomes a float, as OmegaConf makes it.
+    """
+    if not isinstance(data, dict) or not dataclasses.is_dataclass(cls):
+        return None
+    fields = {f.name: f for f in dataclasses.fields(cls)}
+    if not set(data) <= set(fields):
+        return None
+    values = {}
+    for name, f in fields.items():
+        if name not in data:
+            if f.default == MISSING_VALUE:
+                return None
+            continue
+        hint, value = _optional(_hints(cls)[name]), data[name]
+        if dataclasses.is_dataclass(hint) and value is not None:
+            value = from_plain(hint, value)
+            if value is None:
+                return None
+        elif hint is float and isinstance(value, int) and not isinstance(value, bool):
+            value = float(value)
+        values[name] = value
+    built = cls(**values)
+    try:
+        check_types(built, cls)
+    except ConfigError:
+        return None
+    return built
+
+
+def _optional(hint: Any) -> Any:
+    """`X | None` -> X; any other hint as it is."""
+    args = typing.get_args(hint)
+    if typing.get_origin(hint) in (typing.Union, types.UnionType) and type(None) in args:
+        rest = [a for a in args if a is not type(None)]
+        return rest[0] if len(rest) == 1 else hint
+    return hint
 
 
 @functools.cache

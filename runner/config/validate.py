@@ -11,8 +11,8 @@ from collections.abc import Iterable
 from pathlib import Path
 
 from mixft.runner.config.executors import ExecutorConfig
-from mixft.runner.config.model_refs import has_chat_template
-from mixft.runner.config.schema import Config, MixtureConfig, ModelConfig, TaskConfig
+from mixft.runner.config.model_refs import chat_template_known
+from mixft.runner.config.schema import Config, MixtureConfig, ModelConfig, SuiteConfig, TaskConfig
 from mixft.runner.config.secrets import refuse_secrets
 from mixft.runner.config.types import check_types
 from mixft.runner.errors import ConfigError, unknown
@@ -204,6 +204,8 @@ def validate_config(cfg: Config) -> None:
         if cfg.task[name].metric == "none":
             raise ConfigError(f"eval.tasks: task '{name}' has no metric, so it cannot be scored")
     _positive("eval.batch_size", cfg.eval.batch_size)
+    for suite in cfg.suite.values():
+        validate_suite(suite)
     _positive("eval.max_examples", cfg.eval.max_examples)
     _positive("data.max_rows", cfg.data.max_rows)
     _check_chat_template(cfg.model)
@@ -229,12 +231,39 @@ def validate_config(cfg: Config) -> None:
     refuse_secrets(dataclasses.asdict(cfg))
 
 
-def _check_chat_template(model: ModelConfig) -> None:
-    """A local model folder (model=path:...) whose tokenizer has no chat template needs one given."""
-    local = model.hf_id is not None and Path(model.hf_id).is_dir()
-    if model.chat_template is None and local and not has_chat_template(str(model.hf_id)):
+def validate_suite(suite: SuiteConfig) -> None:
+    """A suite's values, and lm-eval being installed (a suite runs nothing without it)."""
+    if not suite.tasks:
+        raise ConfigError(f"suite '{suite.name}': tasks is empty; name lm-eval tasks to score")
+    _positive(f"suite {suite.name}: limit", suite.limit)
+    _positive(f"suite {suite.name}: batch_size", suite.batch_size)
+    _positive(f"suite {suite.name}: max_gen_toks", suite.max_gen_toks)
+    if suite.num_fewshot is not None and suite.num_fewshot < 0:
+        raise ConfigError(f"suite {suite.name}: num_fewshot must be 0 or more, got {suite.num_fewshot}")
+    if suite.include_path is not None and not Path(suite.include_path).is_dir():
+        raise ConfigError(f"suite {suite.name}: include_path {suite.include_path} is not a folder")
+    require_lm_eval(suite.name)
+
+
+def require_lm_eval(suite: str) -> None:
+    """One line when lm-evaluation-harness, which suites run on, is not installed."""
+    import importlib.util
+
+    if importlib.util.find_spec("lm_eval") is None:
         raise ConfigError(
-            f"model '{model.name}': the tokenizer in {model.hf_id} has no chat template; set "
+            f"eval.suites=[{suite}] needs lm-evaluation-harness, which is not installed: "
+            "pip install 'mixft[eval]'"
+        )
+
+
+def _check_chat_template(model: ModelConfig) -> None:
+    """A model whose tokenizer has no chat template (a local folder's, or a hub model's as the Hugging
+    Face cache holds it) needs one given."""
+    if model.chat_template is not None or model.hf_id is None:
+        return
+    if chat_template_known(model.hf_id, model.revision) is False:
+        raise ConfigError(
+            f"model '{model.name}': the tokenizer of {model.hf_id} has no chat template; set "
             "model.chat_template='...' (a Jinja template), or use the model's instruction-tuned version"
         )
 

@@ -67,3 +67,34 @@ def load_yaml(path: Path) -> Any:
     except OSError as exc:
         raise ConfigError(f"{path}: cannot read: {exc.strerror or exc}") from None
     return parse_yaml(text, str(path))
+
+
+def key_line(path: Path, dotted: str) -> int | None:
+    """The line (1-based) where `dotted` (`columns.input`) is written in a YAML file, if it is."""
+    try:
+        node = yaml.compose(path.read_text(encoding="utf-8"), Loader=yaml.SafeLoader)
+    except (OSError, UnicodeDecodeError, yaml.YAMLError):
+        return None
+    line = None
+    for part in dotted.split(".") if dotted else ():
+        if not isinstance(node, yaml.MappingNode):
+            break
+        match = next(((k, v) for k, v in node.value if getattr(k, "value", None) == part), None)
+        if match is None:
+            break
+        line, node = match[0].start_mark.line + 1, match[1]
+    return line
+
+
+def bad_field(path: Path, exc: Exception, prefix: str = "") -> str:
+    """One line for an OmegaConf error raised while typing a YAML file against its schema:
+    `file:LINE: unknown field 'x'` or `file:LINE: bad value for 'x': reason`."""
+    key = str(getattr(exc, "full_key", "") or "")
+    if prefix and key.startswith(f"{prefix}."):
+        key = key[len(prefix) + 1 :]
+    line = key_line(path, key)
+    where = f"{path}:{line}" if line else str(path)
+    reason = (str(getattr(exc, "msg", "") or exc).strip().splitlines() or [type(exc).__name__])[0]
+    if "not in struct" in reason or reason.startswith("Key '"):
+        return f"{where}: unknown field '{key}'; `mixft config show` lists the fields"
+    return f"{where}: bad value for '{key}': {reason}"

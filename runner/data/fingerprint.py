@@ -19,7 +19,7 @@ from typing import Any
 
 from mixft.runner.config.run import eval_tasks, training_sources
 from mixft.runner.config.schema import Config, DataConfig, TaskConfig
-from mixft.runner.data.sources import file_digest, local_path, split_name
+from mixft.runner.data.sources import file_digest, from_samples, local_path, split_name
 from mixft.runner.errors import ConfigError
 
 
@@ -51,7 +51,7 @@ def samples_code() -> str:
 
 def split_identity(task: TaskConfig, split: str, data: DataConfig) -> dict[str, Any]:
     """What identifies one split's rows beyond the task config ("train" or "eval")."""
-    if data.samples:
+    if from_samples(task, data):
         return {"samples": samples_code()}
     if task.source.path is None:
         return {}  # hub: hf_id, hf_config and revision are in the task config

@@ -72,11 +72,17 @@ def quiet_datasets() -> None:
     disable_progress_bar()
 
 
+def from_samples(task: TaskConfig, data: DataConfig) -> bool:
+    """True when a task's rows come from the offline sample suite: `data.samples=true` stands in for
+    hub sources; a task on a local file (a project's own) keeps reading its file."""
+    return data.samples and task.source.path is None
+
+
 def load_split(task: TaskConfig, split: str, data: DataConfig) -> RawSplit:
     """Load one split of a task from where its config (or `data.samples`) says."""
     quiet_datasets()
     name = split_name(task, split)
-    if data.samples:
+    if from_samples(task, data):
         raw = _from_samples(task, split, data)
     elif task.source.path is not None:
         raw = _from_file(task, split, name)

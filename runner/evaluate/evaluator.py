@@ -20,6 +20,7 @@ from mixft.runner.data.format import to_examples
 from mixft.runner.data.sources import load_split
 from mixft.runner.errors import ConfigError
 from mixft.runner.evaluate.generation import generate
+from mixft.runner.evaluate.suites import evaluate_suite
 from mixft.runner.scoring.scorers import scorer_for
 from mixft.runner.store import rundir
 
@@ -121,11 +122,14 @@ def evaluate_run(
         examples: Task -> its `eval_examples`, for the tasks the caller has loaded already.
 
     Returns:
-        One flat dict {"eval/<task>/<metric>": value} over all tasks.
+        One flat dict {"eval/<task>/<metric>": value} over all tasks, and
+        {"suite/<suite>/<task>/<metric>": value} over the tasks of eval.suites.
     """
     result: dict[str, float] = {}
     for task in eval_tasks(cfg):
         scores = evaluate_task(cfg, task, model, tokenizer, run_dir, (examples or {}).get(task))
         log.info("eval %s: %s", task, " ".join(f"{k}={v:.4g}" for k, v in scores.items()))
         result |= {f"eval/{task}/{k}": v for k, v in scores.items()}
+    for name in cfg.eval.suites:
+        result |= evaluate_suite(cfg.suite[name], model, tokenizer, run_dir)
     return result

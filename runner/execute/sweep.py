@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from mixft.runner.config.run import epochs_and_warmup, training_sources
+from mixft.runner.data.sources import from_samples
 from mixft.runner.execute.executors import executor_for
 from mixft.runner.execute.preflight import preflight
 from mixft.runner.execute.states import eligible, held_by
@@ -51,7 +52,9 @@ def estimated_cost(run: PlannedRun) -> float:
     rows = 0.0
     for name in training_sources(cfg):
         task = cfg.task[name]
-        rows += cfg.data.sample_train_rows if cfg.data.samples else task.max_examples or UNKNOWN_ROWS
+        rows += (
+            cfg.data.sample_train_rows if from_samples(task, cfg.data) else task.max_examples or UNKNOWN_ROWS
+        )
     epochs, _ = epochs_and_warmup(cfg)
     steps = (
         cfg.training.max_steps * cfg.training.per_device_train_batch_size

@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING, Any
 from mixft.runner.config.run import epochs_and_warmup, eval_tasks, kept_weights, role_of
 from mixft.runner.config.schema import Config
 from mixft.runner.data.mixture import allocate, pool_names
+from mixft.runner.data.sources import from_samples
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan.hardware import Hardware, eval_flops, train_flops
 from mixft.runner.store.measured import StoreStats
@@ -40,7 +41,7 @@ def _tokens_per_row(cfg: Config, name: str, stats: StoreStats) -> tuple[float, b
 def _available(cfg: Config, name: str, stats: StoreStats) -> int:
     stat = stats.source(cfg, name)
     task = cfg.task[name]
-    if cfg.data.samples:
+    if from_samples(task, cfg.data):
         return cfg.data.sample_train_rows
     if stat is not None and stat.available:
         return stat.available
@@ -60,7 +61,8 @@ def epoch_tokens(cfg: Config, run_id: str, stats: StoreStats) -> tuple[float, in
     names = set(cfg.mixture.tasks) | set(cfg.regularizer.sources) | set(cfg.mixture.pool)
     allocations = allocate(cfg, {name: _available(cfg, name, stats) for name in names})
     # regulariser rows follow the pool's split sizes: measured too, unless the sample suite fixes them
-    tokens, measured = 0.0, cfg.data.samples or all(stats.source(cfg, n) for n in pool_names(cfg))
+    tokens = 0.0
+    measured = all(from_samples(cfg.task[n], cfg.data) or stats.source(cfg, n) for n in pool_names(cfg))
     for a in allocations:
         per_row, known = _tokens_per_row(cfg, a.source, stats)
         tokens, measured = tokens + a.rows * per_row, measured and known

@@ -24,6 +24,7 @@ from mixft.runner.config.run import eval_tasks, resolve, role_of, summary, targe
 from mixft.runner.config.schema import Config
 from mixft.runner.config.validate import validate_run
 from mixft.runner.data.samples import check_sample_tasks
+from mixft.runner.data.sources import from_samples
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan import sweepfile
 from mixft.runner.plan.axes import sweep_axes, too_many
@@ -247,8 +248,9 @@ def expand(spec: SweepSpec, overrides: Sequence[str] = ()) -> Plan:
     if spec.base_model:
         planner.add_base_models()
     for run in planner.runs.values():
-        if run.config.data.samples:  # before any run starts, not in each run's process
-            check_sample_tasks(used_tasks(run.config))
+        cfg = run.config
+        if cfg.data.samples:  # before any run starts, not in each run's process
+            check_sample_tasks(t for t in used_tasks(cfg) if from_samples(cfg.task[t], cfg.data))
     return Plan(spec.name, sorted(planner.runs.values(), key=_order))
 
 

@@ -1,25 +1,24 @@
 """Sweep files: find them, read them against a typed spec, and generate their task sets.
 
-run: mixft plan smoke    (sweeps/smoke.yaml; any path to a .yaml file works too)
+run: mixft plan smoke    (sweeps/smoke.yaml of a project folder or of mixft; any path to a .yaml file too)
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from importlib.resources import files
 from pathlib import Path
 from typing import Any
 
 from omegaconf import MISSING, OmegaConf
 from omegaconf.errors import OmegaConfBaseException
 
+from mixft.runner.config.search_path import sweep_origins
 from mixft.runner.config.types import check_types
-from mixft.runner.config.yamlio import load_yaml
+from mixft.runner.config.yamlio import bad_field, key_line, load_yaml
 from mixft.runner.errors import ConfigError, did_you_mean, unknown
 from mixft.runner.paths import store_root
 from mixft.runner.store.sweeps import recorded_ids
 
-SWEEP_PACKAGE = "mixft.sweeps"
 # Runs one sweep may plan (before filters): planning takes ~0.3 ms a run, so this is half a minute;
 # anything larger is a typo (range(0,10**9)) or a study to split into several sweeps.
 MAX_RUNS = 100_000
@@ -58,14 +57,8 @@ class SweepSpec:
     base_model: bool = True
 
 
-def packaged_sweeps() -> list[str]:
-    """Names of the sweeps shipped in sweeps/."""
-    folder = Path(str(files(SWEEP_PACKAGE)))
-    return sorted(p.stem for p in folder.glob("*.yaml"))
-
-
 def find_sweep(name_or_path: str) -> Path:
-    """A packaged sweep name (`smoke`) or a path to a YAML file."""
+    """A sweep name (`smoke`; a project folder's sweeps/ first, then mixft's) or a path to a YAML file."""
     try:
         path = Path(name_or_path).expanduser()
         is_file = path.is_file()
@@ -76,10 +69,10 @@ def find_sweep(name_or_path: str) -> Path:
         if not is_file:
             raise ConfigError(f"sweep file not found: {path}")
         return path
-    names = packaged_sweeps()
-    if name_or_path not in names:
-        raise unknown("sweep", name_or_path, names)
-    return Path(str(files(SWEEP_PACKAGE).joinpath(f"{name_or_path}.yaml")))
+    found = sweep_origins()
+    if name_or_path not in found:
+        raise unknown("sweep", name_or_path, found)
+    return found[name_or_path][0]
 
 
 def load_sweep(name_or_path: str) -> SweepSpec:
@@ -91,16 +84,16 @@ def load_sweep(name_or_path: str) -> SweepSpec:
     fields_ = list(SweepSpec.__dataclass_fields__)
     for key in data:
         if key not in fields_:
+            line = key_line(path, str(key))
             raise ConfigError(
-                f"{path}: unknown key '{key}'{did_you_mean(str(key), fields_)}; "
+                f"{path}{f':{line}' if line else ''}: unknown key '{key}'{did_you_mean(str(key), fields_)}; "
                 f"a sweep has: {', '.join(fields_)}"
             )
     _refuse_interpolations(data, path)
     try:
         spec = OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(SweepSpec), data))
     except OmegaConfBaseException as exc:
-        reason = (str(exc.msg).strip().splitlines() or [type(exc).__name__])[0]
-        raise ConfigError(f"{path}: bad value for '{exc.full_key}': {reason}") from None
+        raise ConfigError(bad_field(path, exc)) from None
     assert isinstance(spec, SweepSpec)
     try:
         check_types(spec, SweepSpec)

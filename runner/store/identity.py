@@ -20,9 +20,11 @@ Rules that keep ids stable across releases:
 from __future__ import annotations
 
 import dataclasses
+import functools
 import hashlib
 import json
 from collections.abc import Mapping
+from pathlib import Path
 from typing import Any
 
 from mixft.runner.config.run import eval_tasks, role_of, training_sources
@@ -140,17 +142,49 @@ def training_identity(cfg: Config, data: DataIds, digest: Digests | None = None)
     }
 
 
+def folder_digest(folder: str) -> str:
+    """SHA-256 over every file under a folder (relative names and contents), in name order; each
+    file's content is read again only when its size or modification time changed."""
+    root = Path(folder)
+    files = sorted(p for p in root.rglob("*") if p.is_file() and "__pycache__" not in p.parts)
+    stamps = tuple((p.relative_to(root).as_posix(), p.stat().st_mtime_ns, p.stat().st_size) for p in files)
+    return _folder_digest(folder, stamps)
+
+
+@functools.lru_cache(maxsize=64)
+def _folder_digest(folder: str, stamps: tuple[tuple[str, int, int], ...]) -> str:
+    h = hashlib.sha256()
+    for name, _, _ in stamps:
+        h.update(name.encode() + b"\0" + (Path(folder) / name).read_bytes() + b"\0")
+    return h.hexdigest()
+
+
+def _suites(cfg: Config, digest: Digests) -> dict[str, Any]:
+    """Each suite's settings, with its include_path folder by content (the path may move)."""
+    out = {}
+    for name in cfg.eval.suites:
+        suite = cfg.suite[name]
+        folder = suite.include_path
+        settings = digest(dataclasses.replace(suite, include_path=None))
+        out[name] = [settings, folder_digest(folder) if folder else None]
+    return out
+
+
 def eval_identity(cfg: Config, data: DataIds, digest: Digests | None = None) -> dict[str, Any]:
-    """What an evaluation hashes besides its training: eval settings, scored tasks and their rows."""
+    """What an evaluation hashes besides its training: eval settings, scored tasks and their rows,
+    and the suites (entered only when there are some, so the ids of evaluations without stay)."""
     digest = digest or Digests()
     scored = eval_tasks(cfg)
-    return {
+    ident = {
         "v": IDENTITY_VERSION,
         "eval": digest(cfg.eval),
         "data": digest(cfg.data, DATA_TRAIN_ONLY),
         "scored": scored,
         "tasks": _tasks(cfg, scored, "eval", data, digest),
     }
+    if cfg.eval.suites:
+        ident["suites"] = _suites(cfg, digest)
+    return ident
 
 
 def run_ids(cfg: Config, data: DataIds, digest: Digests | None = None) -> tuple[str, str]:

@@ -13,6 +13,7 @@ A training (runs/<training id>/) holds what made the weights; each evaluation of
               model/          weights kept per training.keep (final model, adapter, or none)
               metrics.json    training metrics
     evaluation metrics.json   training and eval metrics   predictions/    one jsonl per eval task
+              suites/<suite>/ settings.json and one jsonl per lm-eval task, a line per document
               wandb/          W&B files                   slurm.json      the SLURM job that runs it
 
 The untrained base model is a training of kind "base" with nothing in it but its records.
@@ -172,6 +173,41 @@ def read_predictions(folder: Path, task: str) -> list[dict[str, Any]] | None:
     except OSError:
         return None
     return _jsonl(path, (stat.st_mtime_ns, stat.st_size))  # a rewritten file is read again
+
+
+def suite_dir(folder: Path, suite: str) -> Path:
+    """Where one suite's records of an evaluation live: suites/<suite>/."""
+    return folder / "suites" / suite
+
+
+def write_suite(
+    folder: Path, suite: str, settings: dict[str, Any], records: dict[str, list[dict[str, Any]]]
+) -> None:
+    """One suite's results: suites/<suite>/<task>.jsonl (one object per document, keyed by doc_id) and
+    suites/<suite>/settings.json (what the documents were scored under); the settings go last, so a
+    suite with settings has all its records."""
+    target = suite_dir(folder, suite)
+    for task, rows in records.items():
+        write_text(target / f"{task}.jsonl", "".join(json.dumps(row) + "\n" for row in rows))
+    write_json(target / "settings.json", settings)
+
+
+def read_suite_settings(folder: Path, suite: str) -> dict[str, Any] | None:
+    """suites/<suite>/settings.json; None when missing or unreadable."""
+    try:
+        return json.loads((suite_dir(folder, suite) / "settings.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+
+
+def read_suite_records(folder: Path, suite: str, task: str) -> list[dict[str, Any]] | None:
+    """The per-document rows of suites/<suite>/<task>.jsonl; None when missing or unreadable."""
+    path = suite_dir(folder, suite) / f"{task}.jsonl"
+    try:
+        stat = path.stat()
+    except OSError:
+        return None
+    return _jsonl(path, (stat.st_mtime_ns, stat.st_size))
 
 
 def append_train_log(folder: Path, entry: dict[str, Any]) -> None:

@@ -3,7 +3,8 @@
 run: make bench    (or: python tests/bench/plan_speed.py --repeat 5)
 
 Baselines: a bare interpreter start for `mixft --help`, and "one Hydra compose per run" (the
-straightforward way to resolve every run of a grid) for the plans.
+straightforward way to resolve every run of a grid) for the plans. A project folder of 50 tasks and
+20 models on the search path is set against the packaged-only plan of the same sweep.
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ import platform
 import statistics
 import subprocess
 import sys
+import tempfile
 import time
 from pathlib import Path
 
@@ -22,14 +24,48 @@ MIXFT = [sys.executable, "-m", "mixft.cli.main"]
 HEAVY = ("torch", "transformers", "trl", "datasets", "wandb")
 
 
-def wall(cmd: list[str], repeat: int) -> float:
+PROJECT_TASKS, PROJECT_MODELS, PROJECT_TARGET = 50, 20, 1.2
+
+
+def wall(cmd: list[str], repeat: int, cwd: Path | None = None) -> float:
     """Median wall time of a command, in seconds."""
     times = []
     for _ in range(repeat):
         start = time.perf_counter()
-        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL)
+        subprocess.run(cmd, check=True, stdout=subprocess.DEVNULL, cwd=cwd)
         times.append(time.perf_counter() - start)
     return statistics.median(times)
+
+
+def make_project(root: Path) -> Path:
+    """A project folder of PROJECT_TASKS tasks and PROJECT_MODELS models, copies of packaged ones."""
+    from mixft.runner.config.search_path import packaged
+
+    conf = packaged().conf
+    tasks = sorted((conf / "task").glob("*.yaml"))
+    for kind, count, sources in (
+        ("task", PROJECT_TASKS, tasks),
+        ("model", PROJECT_MODELS, [conf / "model/phi3_mini.yaml"]),
+    ):
+        (root / "conf" / kind).mkdir(parents=True)
+        for i in range(count):
+            source = sources[i % len(sources)]
+            name = f"project_{source.stem}_{i:02d}"
+            text = source.read_text().replace(f"name: {source.stem}", f"name: {name}")
+            (root / "conf" / kind / f"{name}.yaml").write_text(text)
+    return root
+
+
+def project_ratio(repeat: int) -> tuple[float, float]:
+    """(packaged-only seconds, seconds with the project on the search path) for one sweep's plan."""
+    command = [*MIXFT, "plan", "cocktail_paper", "--format", "json"]
+    with tempfile.TemporaryDirectory() as tmp:
+        project, elsewhere = make_project(Path(tmp) / "project"), Path(tmp)
+        assert (
+            "project_fpb"
+            in subprocess.run([*MIXFT, "config", "ls"], cwd=project, capture_output=True, text=True).stdout
+        )
+        return wall(command, repeat, cwd=elsewhere), wall(command, repeat, cwd=project)
 
 
 def hydra_compose_seconds(repeat: int) -> float:
@@ -89,6 +125,13 @@ def main() -> None:
         heavy = heavy_imports(args)
         failed |= seconds > target or bool(heavy)
         print(f"{label:<30} {seconds:8.3f} {target:7.1f} {ratio:>34}  {heavy or 'none'}")
+    alone, with_project = project_ratio(repeat)
+    ratio = with_project / alone
+    failed |= ratio > PROJECT_TARGET
+    print(
+        f"plan cocktail_paper with a project of {PROJECT_TASKS} tasks and {PROJECT_MODELS} models: "
+        f"{with_project:.3f} s against {alone:.3f} s packaged-only = {ratio:.2f}x (target {PROJECT_TARGET}x)"
+    )
     sys.exit(1 if failed else 0)
 
 

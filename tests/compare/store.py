@@ -1,17 +1,22 @@
-"""Build a store whose runs have known predictions, so compare's answers can be checked by hand."""
+"""Build a store whose runs have known predictions (and suite records), so compare's answers can be
+checked by hand."""
 
 from __future__ import annotations
 
+import hashlib
 import json
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import numpy as np
+import yaml
 
 from mixft.runner.execute.sweep import record
 from mixft.runner.paths import run_dir, training_dir
 from mixft.runner.plan.grid import PlannedRun, expand
 from mixft.runner.plan.sweepfile import load_sweep
+from mixft.runner.store import rundir
 from mixft.runner.store import status as states
 from mixft.runner.store.atomic import write_json
 
@@ -102,3 +107,76 @@ def build(tmp_path: Path, outcomes: Outcomes, sweep: str = SWEEP) -> list[Planne
         if outcome is not None:
             finish(run, outcome)
     return plan.runs
+
+
+def sha(*parts: object) -> str:
+    return hashlib.sha256("/".join(map(str, parts)).encode()).hexdigest()
+
+
+def suite_settings(
+    suite: str, metrics: dict[str, list[str]], changes: dict[str, dict[str, Any]] | None = None
+) -> dict[str, Any]:
+    """settings.json of a suite whose tasks report `metrics` (task -> names, primary first), as the
+    producer writes it; `changes`: task -> fields that replace that task's settings (num_fewshot)."""
+    tasks = {
+        task: {
+            "num_fewshot": 0,
+            "limit": None,
+            "apply_chat_template": False,
+            "output_type": "multiple_choice",
+            "generation_kwargs": None,
+            "config_digest": sha("config", task)[:16],
+            "n_docs": None,
+            "metrics": names,
+            "higher_is_better": dict.fromkeys(names, True),
+        }
+        | (changes or {}).get(task, {})
+        for task, names in metrics.items()
+    }
+    return {"suite": suite, "lm_eval_version": "0.4.13", "engine": "hf", "tasks": tasks}
+
+
+def add_suite(
+    run: PlannedRun,
+    suite: str,
+    values: dict[str, dict[str, np.ndarray]],
+    settings: dict[str, Any],
+    prompts: dict[str, dict[int, str]] | None = None,
+) -> None:
+    """Give a done run a suite's results, as an evaluation with `eval.suites: [suite]` writes them.
+
+    Args:
+        run: A run `finish` wrote.
+        suite: The suite's name.
+        values: task -> metric -> one float per document (doc_id = position).
+        settings: The suite's settings.json (see `suite_settings`).
+        prompts: task -> doc_id -> a prompt_hash that replaces the usual one (a changed prompt).
+    """
+    folder = run_dir(run.id)
+    records = {}
+    for task, metrics in values.items():
+        n_docs = len(next(iter(metrics.values())))
+        records[task] = [
+            {
+                "doc_id": i,
+                "doc_hash": sha("doc", task, i),
+                "prompt_hash": (prompts or {}).get(task, {}).get(i, sha("prompt", task, i)),
+                "target_hash": sha("target", task, i),
+                "metrics": {name: float(column[i]) for name, column in metrics.items()},
+                "response": "",
+            }
+            for i in range(n_docs)
+        ]
+        settings["tasks"][task]["n_docs"] = n_docs
+    rundir.write_suite(folder, suite, settings, records)
+    scores = {
+        f"suite/{suite}/{task}/{name}": float(np.mean(column))
+        for task, metrics in values.items()
+        for name, column in metrics.items()
+    }
+    write_json(folder / "metrics.json", rundir.read_metrics(folder) | scores)
+    config = rundir.read_config(folder)
+    config["eval"]["suites"] = [*config["eval"].get("suites", []), suite]
+    definition = {"name": suite, "tasks": list(values), "num_fewshot": 0, "limit": None}
+    config["suite"] = (config.get("suite") or {}) | {suite: definition | {"apply_chat_template": False}}
+    (folder / "config.yaml").write_text(yaml.safe_dump(config, sort_keys=False))

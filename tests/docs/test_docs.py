@@ -9,8 +9,9 @@ How a page is read, in document order:
 - A ```text block right after a ```bash block is what the block's last command prints: every line
   of it (whitespace collapsed; `...` lines skipped) must be in that command's output.
 - A block whose first line is `# file: PATH`, or whose info string holds `file=PATH`, is written to
-  PATH before the commands after it run: relative to the page's working directory, except `conf/...`,
-  which goes to the page's copy of mixft's conf/ (tasks are option files of the installed package).
+  PATH, relative to the page's working directory, before the commands after it run (`conf/...` makes
+  that directory a project folder, as it would for a reader).
+- A `cd DIR` line moves the page's later commands into DIR.
 
 Each page runs in its own working directory and its own store (MIXFT_HOME), offline, without W&B or
 Hugging Face credentials. A command runs exactly as written, and must exit 0 without a traceback,
@@ -22,11 +23,9 @@ stale.
 
 from __future__ import annotations
 
-import importlib.util
 import os
 import re
 import shlex
-import shutil
 import subprocess
 import sys
 from dataclasses import dataclass, field
@@ -83,6 +82,30 @@ REWRITES: dict[str, Rewrite] = {
         SMALL,
         exit_code=1,
         output="adamw_tourch is not a valid OptimizerNames",
+    ),
+    # suites.md: a suite added to the (shortened) smoke sweep; the packaged suites read the hub
+    "mixft sweep smoke eval.suites=[rates]": Rewrite("the smoke sweep above, shortened the same way", SMALL),
+    "mixft sweep cocktail_paper eval.suites=[general]": Rewrite(NEEDS_GPUS, ("--dry-run",)),
+    "mixft compare cocktail_paper --view forgetting": Rewrite(
+        NOT_HERE, exit_code=2, output="has not run in this store"
+    ),
+    # study.md: the example project's sweep, shortened like the smoke sweep; a hub model offline
+    "mixft sweep demo": Rewrite("a few minutes on 2 cores", SMALL),
+    "mixft plan my_study": Rewrite(
+        "reads the model's config.json from the hub; offline here",
+        exit_code=2,
+        output="cannot read its config.json (offline, and not in the Hugging Face cache)",
+    ),
+    "mixft sweep my_study --rehearse": Rewrite(
+        "reads the first rows of fpb and twitter_sa from the hub; offline here",
+        exit_code=2,
+        output="cannot load hub:",
+    ),
+    "mixft sweep my_study --gpus all": Rewrite(
+        NEEDS_GPUS + "; offline here, the hub model's config cannot be read",
+        ("--dry-run",),
+        exit_code=2,
+        output="cannot read its config.json",
     ),
     # sweeps for GPU machines and clusters: planned and placed on slots, not run
     "mixft sweep cocktail_paper --gpus all": Rewrite(NEEDS_GPUS, ("--dry-run",)),
@@ -170,6 +193,7 @@ OTHER_LINES: dict[str, tuple[str, dict[str, str]]] = {
     "source .venv/bin/activate": ("the tests call the venv's Python directly", {}),
     "pip install -e '.[gpu]'": ("CUDA-only extras; no package downloads in tests", {}),
     "pip install flash-attn --no-build-isolation": ("needs CUDA and a compiler", {}),
+    "pip install 'mixft[eval]'": ("the dev install has lm-eval already; no package downloads in tests", {}),
     "export MIXFT_HOME=$HOME/mixft-store": ("each page gets a fresh store in its place", {}),
     "export MIXFT_HOME=/scratch/$USER/mixft": ("each page gets a fresh store in its place", {}),
     "export HF_TOKEN=hf_your_token": ("a secret; tests run without Hugging Face credentials", {}),
@@ -204,6 +228,7 @@ FENCE = re.compile(r"^```(\S*)(.*)$")
 FILE_COMMENT = re.compile(r"^#\s*file:\s*(\S+)\s*$")
 FILE_INFO = re.compile(r"\bfile=(\S+)")
 TRAILING_COMMENT = re.compile(r"\s+#(\s.*)?$")
+CD = re.compile(r"^cd (\S+)$")
 
 
 def _blocks(text: str) -> list[tuple[int, str, str, list[str]]]:
@@ -277,21 +302,6 @@ def _squash(text: str) -> str:
     return " ".join(text.split())
 
 
-def _shadow_package(root: Path) -> Path:
-    """A copy of mixft whose conf/ the page may add option files to; the code is the installed one."""
-    pkg = root / "mixft"
-    pkg.mkdir(parents=True)
-    for name in ("cli", "runner", "sweeps", "conf"):
-        spec = importlib.util.find_spec(f"mixft.{name}")
-        assert spec and spec.submodule_search_locations, f"mixft.{name} is not installed"
-        source = Path(list(spec.submodule_search_locations)[0])
-        if name == "conf":
-            shutil.copytree(source, pkg / name, ignore=shutil.ignore_patterns("__pycache__"))
-        else:
-            (pkg / name).symlink_to(source, target_is_directory=True)
-    return root
-
-
 def _environment(tmp_path: Path) -> dict[str, str]:
     env = dict(os.environ)  # tests/conftest.py made it offline, with MIXFT_HOME in tmp_path
     for name in ("WANDB_API_KEY", "HF_TOKEN", "PYTHONPATH"):
@@ -329,14 +339,13 @@ def test_every_command_of_the_page_runs(path, tmp_path):
     work = tmp_path / "work"
     work.mkdir()
     env = _environment(tmp_path)
-    if any(isinstance(i, File) and i.path.startswith("conf/") for i in page.items):
-        env["PYTHONPATH"] = str(_shadow_package(tmp_path / "pkg"))
-    package = Path(env.get("PYTHONPATH", str(tmp_path))) / "mixft"
     for item in page.items:
         if isinstance(item, File):
-            target = (package if item.path.startswith("conf/") else work) / item.path
+            target = work / item.path
             target.parent.mkdir(parents=True, exist_ok=True)
             target.write_text(item.text, encoding="utf-8")
+        elif isinstance(item, Other) and CD.match(item.line):
+            work = work / CD.match(item.line).group(1)
         elif isinstance(item, Other):
             assert item.line in OTHER_LINES, f"{path.name}: `{item.line}` is in neither OTHER_LINES nor run"
             env |= OTHER_LINES[item.line][1]
@@ -349,7 +358,7 @@ def test_every_bash_line_runs_or_says_why_not():
         f"{page.name}: {item.line}"
         for page in map(parse, PAGES)
         for item in page.items
-        if isinstance(item, Other) and item.line not in OTHER_LINES
+        if isinstance(item, Other) and item.line not in OTHER_LINES and not CD.match(item.line)
     ]
     assert not unknown, "add these to OTHER_LINES with the reason they do not run:\n" + "\n".join(unknown)
 

@@ -7,10 +7,13 @@ from __future__ import annotations
 
 import json
 import os
+from importlib.resources import files
 from pathlib import Path
 
 import pytest
+import yaml
 
+from mixft.runner.execute.rehearse import REHEARSAL_SEQUENCE
 from tests.sweep.test_sweep import mixft
 
 pytestmark = pytest.mark.smoke
@@ -34,6 +37,28 @@ def test_a_sample_of_the_study_rehearses_in_a_store_of_its_own():
     assert all("48 rows;" in line for line in checked)  # every split capped to its first 48 rows
     logs = list((home() / "rehearsal" / "runs").glob("*/train.log"))
     assert logs and all(json.loads(p.read_text().splitlines()[-1])["step"] <= 2 for p in logs)
+    for log in logs:
+        packed_to_the_tiny_context(log.parent)
+
+
+def packed_to_the_tiny_context(training: Path) -> None:
+    """The trainer packs sequences of the tiny model's context (a recipe's 4096 costs 8x a step); the
+    rows are still tokenised and cut at the recipe's own training.max_length, as in the real sweep."""
+    from mixft.runner.config.load import load_config
+    from mixft.runner.config.run import resolve
+    from mixft.runner.store import rundir
+    from mixft.runner.train.trl_adapter import to_sft_config
+
+    cfg = resolve(load_config(rundir.read_overrides(training)))
+    assert cfg.training.max_length == 4096  # training=full_paper's
+    assert json.loads((training / "manifest.json").read_text())["max_length"] == 4096
+    args = to_sft_config(cfg, training / "checkpoints", "none")
+    assert args.packing and args.max_length == REHEARSAL_SEQUENCE, training
+
+
+def test_the_packed_length_is_the_tiny_models_context():
+    tiny = yaml.safe_load(files("mixft.conf").joinpath("model/tiny.yaml").read_text())
+    assert REHEARSAL_SEQUENCE == tiny["context_length"] == tiny["build"]["max_position_embeddings"]
 
 
 def test_a_broken_column_map_stops_the_rehearsal_in_one_line_naming_the_task():

@@ -9,7 +9,7 @@ from omegaconf import OmegaConf
 
 from mixft.runner.config.catalog import group_options
 from mixft.runner.config.compose import compose, hydra_compose
-from mixft.runner.config.load import clear_caches, load_config
+from mixft.runner.config.load import load_config
 from mixft.runner.config.overrides import parse_overrides
 from mixft.runner.config.schema import GROUPS, Config, ModelConfig
 from mixft.runner.errors import ConfigError
@@ -159,25 +159,15 @@ def test_a_regulariser_needs_a_pool():
 
 
 def test_a_malformed_option_file_names_its_file_and_line(tmp_path, monkeypatch):
-    from mixft.runner.config import catalog, compose
-
     for group in ("model", "task"):
-        (tmp_path / group).mkdir()
-        for src in catalog.group_dir(group).glob("*.yaml"):
-            (tmp_path / group / src.name).write_text(src.read_text())
-    (tmp_path / "model" / "broken.yaml").write_text("name: broken\nhf_id: [unclosed\n")
-    (tmp_path / "task" / "fpb.yaml").write_text("name: fpb\nkind: classification\n  labels: x\n")
-    monkeypatch.setattr(compose, "group_dir", lambda group: tmp_path / group)
-    monkeypatch.setattr(catalog, "group_dir", lambda group: tmp_path / group)
-    clear_caches()
-    try:
-        with pytest.raises(ConfigError, match=r"broken\.yaml:\d+: malformed YAML"):
-            load_config(["model=broken"])
-        with pytest.raises(ConfigError, match=r"fpb\.yaml:\d+: malformed YAML"):
-            load_config([])
-    finally:
-        monkeypatch.undo()
-        clear_caches()
+        (tmp_path / "conf" / group).mkdir(parents=True)
+    (tmp_path / "conf" / "model" / "broken.yaml").write_text("name: broken\nhf_id: [unclosed\n")
+    (tmp_path / "conf" / "task" / "fpb.yaml").write_text("name: fpb\nkind: classification\n  labels: x\n")
+    monkeypatch.setenv("MIXFT_CONFIG_PATH", str(tmp_path))
+    with pytest.raises(ConfigError, match=r"broken\.yaml:\d+: malformed YAML"):
+        load_config(["model=broken"])
+    with pytest.raises(ConfigError, match=r"fpb\.yaml:\d+: malformed YAML"):
+        load_config([])
 
 
 def test_a_secret_nested_in_a_value_is_refused_when_the_config_loads():
@@ -212,3 +202,27 @@ def test_typical_sizes_change_the_estimate_and_never_the_run_id():
     assert ids_of(plain).run == ids_of(bigger).run
     costs = [run_cost(cfg, "x", StoreStats(), hardware()).tokens for cfg in (plain, bigger)]
     assert costs[1] == costs[0] * 10  # fpb: 70 tokens a row in its YAML
+
+
+def test_a_plain_task_file_is_typed_as_omegaconf_types_it():
+    from omegaconf import OmegaConf
+
+    from mixft.runner.config.schema import TaskConfig
+    from mixft.runner.config.search_path import packaged
+    from mixft.runner.config.types import from_plain
+    from mixft.runner.config.yamlio import load_yaml
+
+    def typed(data):
+        return OmegaConf.to_object(OmegaConf.merge(OmegaConf.structured(TaskConfig), data))
+
+    for path in sorted((packaged().conf / "task").glob("*.yaml")):
+        data = load_yaml(path)
+        fast = from_plain(TaskConfig, data)
+        assert fast is not None and repr(fast) == repr(typed(data)), path  # same values, same types
+    fpb = load_yaml(packaged().conf / "task" / "fpb.yaml")
+    assert repr(from_plain(TaskConfig, fpb | {"pool_ratio": 2, "max_examples": None})) == repr(
+        typed(fpb | {"pool_ratio": 2, "max_examples": None})
+    )  # 2 -> 2.0, as OmegaConf makes it (ids hash the type too)
+    for odd in ({"labels": [True, False]}, {"prompt": 12}, {"colour": "red"}, {"columns": {"inputs": "x"}}):
+        assert from_plain(TaskConfig, fpb | odd) is None, odd  # OmegaConf converts or refuses these
+    assert from_plain(TaskConfig, {k: v for k, v in fpb.items() if k != "kind"}) is None  # required

@@ -9,10 +9,11 @@ import pytest
 
 from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve
+from mixft.runner.config.search_path import packaged_sweeps
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan.grid import expand
 from mixft.runner.plan.ids import ids_of
-from mixft.runner.plan.sweepfile import MixtureGrid, SweepSpec, load_sweep, packaged_sweeps
+from mixft.runner.plan.sweepfile import MixtureGrid, SweepSpec, load_sweep
 from tests.unit.helpers import assert_usage_error, invoke, plan_json
 
 

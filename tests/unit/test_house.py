@@ -133,6 +133,7 @@ def test_files_named_in_docstrings_exist(path):
 # Public names no product code calls, kept on purpose: each says who it is for.
 FOR_TESTS_AND_USERS = {
     "clear_caches": "a live process that changed conf/ (tests, notebooks) composes anew",
+    "packaged_sweeps": "the sweeps mixft ships, which tests plan one by one",
     "label_of": "the sample suite's labelling rule, which tests check every sample row against",
     "numeric_metrics": "numeric accuracy over parsed numbers, the reference evaluation is checked against",
     "score_example": "score one output by task kind, for tests and notebooks",

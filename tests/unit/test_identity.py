@@ -31,14 +31,15 @@ from typing import Any
 
 import pytest
 
-from mixft.runner.config import schema
+from mixft.runner.config import eval_schema, schema
 from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve
 from mixft.runner.config.schema import Config
+from mixft.runner.config.search_path import packaged_sweeps
 from mixft.runner.data.fingerprint import data_ids
 from mixft.runner.plan.grid import PlannedRun, expand
 from mixft.runner.plan.ids import Identifier, ids_of
-from mixft.runner.plan.sweepfile import load_sweep, packaged_sweeps
+from mixft.runner.plan.sweepfile import load_sweep
 from mixft.runner.store.identity import (
     IDENTITY_VERSION,
     LABELS,
@@ -54,7 +55,7 @@ UPDATE = "MIXFT_UPDATE_SNAPSHOTS"
 SECTIONS: list[type] = [
     cls
     for _, cls in inspect.getmembers(schema, inspect.isclass)
-    if dataclasses.is_dataclass(cls) and cls.__module__ == schema.__name__
+    if dataclasses.is_dataclass(cls) and cls.__module__ in (schema.__name__, eval_schema.__name__)
 ]
 
 
@@ -144,6 +145,10 @@ def has_epoch_rules(run: PlannedRun) -> bool:
     return trains(run) and bool(run.config.training.epochs_by_sources)
 
 
+def scores_suites(run: PlannedRun) -> bool:
+    return bool(run.config.eval.suites)
+
+
 # Which runs' (training id, evaluation part) a non-default value of a section's new field changes.
 # Config itself is left out: identities are built from its named sections and `seed`, so a top-level
 # field added to Config enters no id until store/identity.py names it.
@@ -161,6 +166,7 @@ CHANGES: dict[str, tuple[Callable[[PlannedRun], bool], Callable[[PlannedRun], bo
     "SourceConfig": (trains, always),
     "ColumnsConfig": (trains, always),
     "EvalConfig": (never, always),
+    "SuiteConfig": (never, scores_suites),
     "TypicalSizes": (never, never),  # a label: cost estimates only
     "TrackerConfig": (never, never),
 }
@@ -425,3 +431,26 @@ def test_the_base_models_training_is_its_model_alone():
     for model in ("model=phi3_mini", "model.revision=abc123", "model.build.hidden_size=32"):
         assert ids(*base, model)[0] != training, model
     assert ids("mixture.tasks=[fpb]")[0] != training  # no training of that model on data
+
+
+# --- suites --------------------------------------------------------------------------------------
+
+
+def test_a_suite_enters_only_the_evaluation_and_by_its_content(tmp_path, monkeypatch):
+    from mixft.runner.config.load import clear_caches
+    from tests.toy_suite import write_toy_suite
+
+    suite = write_toy_suite(tmp_path / "project")
+    monkeypatch.setenv("MIXFT_CONFIG_PATH", str(tmp_path / "project"))
+    run = ["model=tiny", "data.samples=true", "mixture.tasks=[fpb]"]
+    without, scored = ids(*run), ids(*run, "eval.suites=[toy]")
+    assert scored[0] == without[0] and scored[1] != without[1]  # the same weights, scored again
+
+    data = suite.parent / "toy" / "toy_mc.jsonl"
+    data.write_text(data.read_text() + '{"a": 9, "b": 0, "label": 0}\n')
+    edited = ids(*run, "eval.suites=[toy]")
+    assert edited[0] == without[0] and edited[1] not in (scored[1], without[1])  # its documents changed
+
+    suite.write_text(suite.read_text().replace("num_fewshot: 0", "num_fewshot: 3"))
+    clear_caches()
+    assert ids(*run, "eval.suites=[toy]")[1] not in (edited[1], scored[1])

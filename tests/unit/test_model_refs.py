@@ -79,3 +79,44 @@ def test_a_reference_keeps_the_run_id_of_its_folder(tmp_path):
     again = ids_of(resolve(load_config([f"model=path:{folder}", "mixture.tasks=[fpb]"]))).run
     other = model_folder(tmp_path / "n", {"w": [4, 4]})
     assert first == again != ids_of(resolve(load_config([f"model=path:{other}", "mixture.tasks=[fpb]"]))).run
+
+
+def hub_cache(root: Path, repo: str, files: dict[str, str]) -> None:
+    """A Hugging Face hub cache holding `files` of `repo` at revision main (its on-disk layout)."""
+    cached = root / f"models--{repo.replace('/', '--')}"
+    (cached / "refs").mkdir(parents=True)
+    (cached / "refs" / "main").write_text("0" * 40)
+    snapshot = cached / "snapshots" / ("0" * 40)
+    snapshot.mkdir(parents=True)
+    for name, text in files.items():
+        (snapshot / name).write_text(text)
+
+
+def test_a_hub_model_from_the_cache_gives_its_dtype_and_its_chat_template_is_checked(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    config = {"hidden_size": 16, "num_hidden_layers": 2, "vocab_size": 32, "torch_dtype": "bfloat16"}
+    hub_cache(
+        tmp_path,
+        "someorg/chat",
+        {"config.json": json.dumps(config), "tokenizer_config.json": json.dumps({"chat_template": TEMPLATE})},
+    )
+    hub_cache(tmp_path, "someorg/base", {"config.json": json.dumps(config), "tokenizer_config.json": "{}"})
+    cfg = load_config(["model=hf:someorg/chat"])
+    assert cfg.model.hf_id == "someorg/chat" and cfg.model.dtype == "bfloat16"
+    assert cfg.model.num_parameters == 12 * 2 * 16 * 16 + 32 * 16  # from its shape: no weights read
+    with pytest.raises(ConfigError, match="tokenizer of someorg/base has no chat template"):
+        load_config(["model=hf:someorg/base"])
+    assert load_config(["model=hf:someorg/base", f"model.chat_template='{TEMPLATE}'"]).model.chat_template
+
+
+def test_a_local_folder_gives_the_dtype_its_config_names(tmp_path):
+    folder = model_folder(tmp_path / "m", {"w": [4, 4]})
+    assert load_config([f"model=path:{folder}"]).model.dtype == "auto"  # config.json names none
+    config = json.loads((folder / "config.json").read_text())
+    (folder / "config.json").write_text(json.dumps(config | {"dtype": "float16"}))
+    other = tmp_path / "n"
+    folder.rename(other)  # a new path: model references are read once per process
+    assert load_config([f"model=path:{other}"]).model.dtype == "float16"

@@ -22,8 +22,9 @@ from pathlib import Path
 
 import pytest
 
-from mixft.runner.plan.grid import expand
-from mixft.runner.plan.sweepfile import load_sweep, packaged_sweeps
+from mixft.runner.config.search_path import packaged_sweeps
+from mixft.runner.plan.grid import PlannedRun, expand
+from mixft.runner.plan.sweepfile import load_sweep
 
 SNAPSHOT = json.loads(
     gzip.decompress((Path(__file__).parent / "snapshots" / "plans-before-layout.json.gz").read_bytes())
@@ -36,15 +37,23 @@ def digest(value: object) -> str:
 
 
 def sections(config: dict) -> dict[str, str]:
-    """Digests of every section but the executor, with tasks and training as the snapshot's schema
-    had them."""
+    """Digests of every section but the executor (and the suites), with tasks and training as the
+    snapshot's schema had them."""
     tasks = {name: {k: v for k, v in task.items() if k != "typical"} for name, task in config["task"].items()}
     assert config["training"]["keep"] is None  # no packaged sweep sets it
     training = {k: v for k, v in config["training"].items() if k != "keep"}
     assert config["data"]["max_rows"] is None  # only a rehearsal sets it
     data = {k: v for k, v in config["data"].items() if k != "max_rows"}
+    # suites came later: a sweep that scores them plans what it planned before, plus the suites
+    assert set(config["suite"]) == set(config["eval"]["suites"])
     new = {"task": tasks, "training": training, "data": data}
-    return {k: digest(new.get(k, v)) for k, v in config.items() if k != "executor"}
+    new["eval"] = {k: v for k, v in config["eval"].items() if k != "suites"}
+    return {k: digest(new.get(k, v)) for k, v in config.items() if k not in ("executor", "suite")}
+
+
+def overrides_before_suites(run: PlannedRun) -> tuple[str, ...]:
+    """A run's overrides less the `eval.suites=` a sweep added after the snapshot was taken."""
+    return tuple(o for o in run.overrides if not o.startswith("eval.suites="))
 
 
 def test_the_snapshot_covers_every_packaged_sweep():
@@ -56,9 +65,9 @@ def test_a_packaged_sweep_plans_what_it_planned_before(name):
     before = {tuple(old["overrides"]): old for old in SNAPSHOT[name].values()}
     assert len(before) == len(SNAPSHOT[name])  # an override list names one run
     plan = expand(load_sweep(name))
-    assert sorted(tuple(run.overrides) for run in plan.runs) == sorted(before)
+    assert sorted(map(overrides_before_suites, plan.runs)) == sorted(before)
     for run in plan.runs:
-        old = before[tuple(run.overrides)]
+        old = before[overrides_before_suites(run)]
         config = dataclasses.asdict(run.config)
         assert (run.role, run.added) == (old["role"], old["added"]), run.overrides
         assert sections(config) == old["sections"], run.overrides

@@ -6,9 +6,10 @@ from itertools import combinations
 
 import pytest
 
+from mixft.runner.config.search_path import packaged_sweeps
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan.generators import generate_sets
-from mixft.runner.plan.sweepfile import MixtureGrid, load_sweep, packaged_sweeps
+from mixft.runner.plan.sweepfile import MixtureGrid, load_sweep
 
 NINE = [
     "headline",
