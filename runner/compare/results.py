@@ -177,6 +177,7 @@ def _result(rid: str, folder: Path, config: dict[str, Any]) -> RunResult:
     meta = rundir.read_meta(folder)
     status = read_status(folder)
     flat = flatten({k: v for k, v in config.items() if k != "task"})
+    flat["eval.engine"] = rundir.read_engine(folder)  # what it ran on, not what it asked for (auto)
     context, base_context = contexts(flat)
     metrics = rundir.read_metrics(folder) if status["state"] == "done" else {}
     settings, records = suite_readers(folder)

@@ -117,6 +117,7 @@ def _wandb_result(run: Any, cache: Path) -> RunResult | None:
     flat = dict(run.config)
     if "role" not in flat or "model.name" not in flat:
         return None
+    flat.setdefault("eval.engine", "hf")  # runs logged before engines were recorded generated with hf
     context, base_context = contexts(flat)
     catalogue = {name: dataclasses.asdict(task) for name, task in load_tasks().items()}
     names = flat.get("task") or list(catalogue)

@@ -9,6 +9,9 @@ from dataclasses import dataclass, field
 
 from omegaconf import MISSING
 
+# generation engines of evaluation: auto is vllm where vLLM and CUDA are present, else hf
+ENGINES = ("auto", "hf", "vllm")
+
 
 @dataclass
 class SuiteConfig:
@@ -50,3 +53,6 @@ class EvalConfig:
     max_new_tokens: int | None = None
     # relative tolerance of a numeric match (0.01 = 1%)
     numeric_rel_tol: float = 0.01
+    # generation engine of task evaluations: hf (batched transformers generate), vllm, or auto
+    # (vllm where it is installed and CUDA is present, else hf); greedy decoding either way
+    engine: str = "auto"

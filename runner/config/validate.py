@@ -10,6 +10,7 @@ import math
 from collections.abc import Iterable
 from pathlib import Path
 
+from mixft.runner.config.eval_schema import ENGINES
 from mixft.runner.config.executors import ExecutorConfig
 from mixft.runner.config.model_refs import chat_template_known
 from mixft.runner.config.schema import Config, MixtureConfig, ModelConfig, SuiteConfig, TaskConfig
@@ -204,6 +205,7 @@ def validate_config(cfg: Config) -> None:
         if cfg.task[name].metric == "none":
             raise ConfigError(f"eval.tasks: task '{name}' has no metric, so it cannot be scored")
     _positive("eval.batch_size", cfg.eval.batch_size)
+    _choice("eval.engine", cfg.eval.engine, ENGINES)
     for suite in cfg.suite.values():
         validate_suite(suite)
     _positive("eval.max_examples", cfg.eval.max_examples)

@@ -19,7 +19,7 @@ from mixft.runner.data.cache import permutation
 from mixft.runner.data.format import to_examples
 from mixft.runner.data.sources import load_split
 from mixft.runner.errors import ConfigError
-from mixft.runner.evaluate.generation import generate
+from mixft.runner.evaluate.engines import Generate, hf_generator
 from mixft.runner.evaluate.suites import evaluate_suite
 from mixft.runner.scoring.scorers import scorer_for
 from mixft.runner.store import rundir
@@ -60,8 +60,7 @@ def eval_examples(cfg: Config, task: str) -> list[dict[str, Any]]:
 def evaluate_task(
     cfg: Config,
     task: str,
-    model: Any,
-    tokenizer: Any,
+    generate: Generate,
     run_dir: Path | None,
     examples: list[dict[str, Any]] | None = None,
 ) -> dict[str, float]:
@@ -70,8 +69,7 @@ def evaluate_task(
     Args:
         cfg: The run config (eval settings and the task catalogue).
         task: A task whose kind has a scorer (scoring/scorers.py).
-        model: A causal LM.
-        tokenizer: Its tokenizer.
+        generate: The engine's generator (engines.task_generator).
         run_dir: Run directory; when given, predictions/<task>.jsonl is written there (atomically),
             one object per example: index, gold, output, prediction, correct.
         examples: The task's `eval_examples`, when the caller has loaded them already.
@@ -90,7 +88,7 @@ def evaluate_task(
         raise ConfigError(f"task '{task}' cannot be scored: {exc}") from None
     examples = eval_examples(cfg, task) if examples is None else examples
     budget = cfg.eval.max_new_tokens if cfg.eval.max_new_tokens is not None else spec.max_new_tokens
-    outputs = generate(model, tokenizer, [e["prompt"] for e in examples], budget, cfg.eval.batch_size)
+    outputs = generate([e["prompt"] for e in examples], budget)
     golds = [e["answer"] for e in examples]
     verdicts = [
         scorer.score(out, gold, spec.labels, cfg.eval.numeric_rel_tol)
@@ -111,25 +109,28 @@ def evaluate_run(
     tokenizer: Any,
     run_dir: Path | None,
     examples: dict[str, list[dict[str, Any]]] | None = None,
+    generate: Generate | None = None,
 ) -> dict[str, float]:
-    """Score a model on every task of `eval_tasks(cfg)`.
+    """Score a model on the suites of eval.suites, then on every task of `eval_tasks(cfg)`.
 
     Args:
         cfg: The run config.
-        model: A causal LM.
+        model: A causal LM: the suites score it in place (lm-eval's HFLM wraps it).
         tokenizer: Its tokenizer.
-        run_dir: Run directory for predictions/<task>.jsonl; None writes nothing.
+        run_dir: Run directory for predictions/<task>.jsonl and suites/; None writes nothing.
         examples: Task -> its `eval_examples`, for the tasks the caller has loaded already.
+        generate: The task generator (engines.task_generator); None: batched hf generation.
 
     Returns:
         One flat dict {"eval/<task>/<metric>": value} over all tasks, and
         {"suite/<suite>/<task>/<metric>": value} over the tasks of eval.suites.
     """
     result: dict[str, float] = {}
+    for name in cfg.eval.suites:  # first: a vLLM task generator moves the model off the GPU
+        result |= evaluate_suite(cfg.suite[name], model, tokenizer, run_dir)
+    generate = generate or hf_generator(model, tokenizer, cfg.eval.batch_size)
     for task in eval_tasks(cfg):
-        scores = evaluate_task(cfg, task, model, tokenizer, run_dir, (examples or {}).get(task))
+        scores = evaluate_task(cfg, task, generate, run_dir, (examples or {}).get(task))
         log.info("eval %s: %s", task, " ".join(f"{k}={v:.4g}" for k, v in scores.items()))
         result |= {f"eval/{task}/{k}": v for k, v in scores.items()}
-    for name in cfg.eval.suites:
-        result |= evaluate_suite(cfg.suite[name], model, tokenizer, run_dir)
     return result

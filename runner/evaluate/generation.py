@@ -8,7 +8,8 @@ from __future__ import annotations
 from typing import Any
 
 
-def _stop_ids(model: Any, tokenizer: Any) -> list[int]:
+def stop_ids(model: Any, tokenizer: Any) -> list[int]:
+    """Token ids that end an answer: the tokenizer's eos and those of the model's generation config."""
     # Chat models often end a turn with a token other than the tokenizer's eos (Phi-3: <|end|>,
     # Llama 3: <|eot_id|>); their generation config lists those too, so stop at any of them.
     ids = [tokenizer.eos_token_id]
@@ -26,11 +27,18 @@ def _generate_batch(model: Any, tokenizer: Any, ids: list[list[int]], max_new_to
         max_new_tokens=max_new_tokens,
         do_sample=False,
         pad_token_id=tokenizer.pad_token_id,
-        eos_token_id=_stop_ids(model, tokenizer),
+        eos_token_id=stop_ids(model, tokenizer),
     )
     # every row's prompt ends at the same column, so the new tokens are the columns after it
     new = out[:, inputs["input_ids"].shape[1] :]
     return [text.strip() for text in tokenizer.batch_decode(new, skip_special_tokens=True)]
+
+
+def prompt_ids(tokenizer: Any, prompts: list[list[dict[str, str]]]) -> list[list[int]]:
+    """Token ids of chat prompts, the assistant's turn opened: what every engine generates from."""
+    texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
+    # the chat template already writes any BOS token the model expects
+    return tokenizer(texts, add_special_tokens=False)["input_ids"]
 
 
 def generate(
@@ -56,9 +64,7 @@ def generate(
 
     if not prompts:
         return []
-    texts = [tokenizer.apply_chat_template(p, add_generation_prompt=True, tokenize=False) for p in prompts]
-    # the chat template already writes any BOS token the model expects
-    ids = tokenizer(texts, add_special_tokens=False)["input_ids"]
+    ids = prompt_ids(tokenizer, prompts)
     order = sorted(range(len(ids)), key=lambda i: -len(ids[i]))
     step = max(1, batch_size)
     outputs = [""] * len(ids)

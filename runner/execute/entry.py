@@ -12,6 +12,7 @@ A failure marks the run failed with its error tail; SIGTERM or Ctrl-C marks it i
 from __future__ import annotations
 
 import argparse
+import dataclasses
 import logging
 import os
 import signal
@@ -25,6 +26,7 @@ from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve, role_of
 from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
+from mixft.runner.evaluate.engines import engine_record, resolve_engine
 from mixft.runner.execute.work import Interrupted, needs_training, recorded, train_only, work
 from mixft.runner.paths import run_dir, training_dir
 from mixft.runner.plan.ids import identify, ids_of
@@ -117,10 +119,14 @@ def _execute_claimed(
         set_state(folder, "interrupted", "the previous attempt ended without recording its state")
     previous = signal.signal(signal.SIGTERM, _raise_interrupted)  # before the run counts as running
     set_state(folder, "running")
-    tracker = make_tracker(cfg, rid, folder, role_of(cfg), sweep)
+    tracker = None
     ok = False
     try:
         with recorded(folder):
+            # from here on the run holds what it runs on: eval.engine=auto becomes hf or vllm
+            cfg = dataclasses.replace(cfg, eval=dataclasses.replace(cfg.eval, engine=resolve_engine(cfg)))
+            rundir.write_engine(folder, engine_record(cfg.eval.engine))
+            tracker = make_tracker(cfg, rid, folder, role_of(cfg), sweep)
             tracker.start()
             # a training finished by another run meanwhile is not trained again
             train_now = trainer is not None and needs_training(cfg, training_dir(rid))
@@ -131,7 +137,8 @@ def _execute_claimed(
             ok = True
             return Outcome(rid, folder, "done", metrics)
     finally:
-        tracker.finish(ok)
+        if tracker is not None:
+            tracker.finish(ok)
         signal.signal(signal.SIGTERM, previous)
 
 

@@ -89,8 +89,9 @@ def work(cfg: Config, folder: Path, training: Path, train_now: bool, report_to: 
         report_to: "wandb" or "none", for the trainer.
     """
     from mixft.runner.data.tokenizer import load_tokenizer
+    from mixft.runner.evaluate.engines import task_generator
     from mixft.runner.evaluate.evaluator import eval_examples, evaluate_run
-    from mixft.runner.train.models import load_model
+    from mixft.runner.train.models import load_model, model_source
 
     # loaded before training: an eval source that cannot load fails the run before it trains
     examples = {task: eval_examples(cfg, task) for task in eval_tasks(cfg)}
@@ -102,7 +103,12 @@ def work(cfg: Config, folder: Path, training: Path, train_now: bool, report_to: 
     else:
         model, metrics = _kept(cfg, training)
     start_eval = time.perf_counter()
-    metrics = {**metrics, **evaluate_run(cfg, model, tokenizer, folder, examples)}
+    base = model_source(cfg.model)[0]
+    weights = base if role_of(cfg) == "base" else None
+    if weights is None and rundir.has_weights(training):
+        weights = str(rundir.model_dir(training))
+    generate = task_generator(cfg, model, tokenizer, base, weights)
+    metrics = {**metrics, **evaluate_run(cfg, model, tokenizer, folder, examples, generate)}
     metrics["time/eval_s"] = time.perf_counter() - start_eval
     return metrics
 

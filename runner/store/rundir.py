@@ -44,7 +44,7 @@ from mixft.runner.store.status import create_pending, now
 CONFIG, OVERRIDES, META, STATUS = "config.yaml", "overrides.yaml", "run.json", "status.json"
 MANIFEST, METRICS, PROGRESS, SLURM = "manifest.json", "metrics.json", "progress.json", "slurm.json"
 TRAIN_LOG, RUN_LOG, PREDICTIONS = "train.log", "run.log", "predictions"
-CHECKPOINTS, MODEL, WANDB = "checkpoints", "model", "wandb"
+CHECKPOINTS, MODEL, WANDB, ENGINE = "checkpoints", "model", "wandb", "engine.json"
 
 
 def write_run_files(
@@ -255,6 +255,16 @@ def checkpoints_dir(folder: Path) -> Path:
 def model_dir(folder: Path) -> Path:
     """The weights (or adapter) a training kept (see training.keep)."""
     return folder / MODEL
+
+
+def write_engine(folder: Path, engine: dict[str, str]) -> None:
+    """engine.json: the generation engine an evaluation ran on ({"engine": "hf", "version": ...})."""
+    write_json(folder / ENGINE, engine)
+
+
+def read_engine(folder: Path) -> str:
+    """The engine an evaluation generated with; hf for evaluations from before engines were recorded."""
+    return (read_json(folder / ENGINE) or {}).get("engine", "hf")
 
 
 def has_weights(folder: Path) -> bool:

@@ -67,6 +67,13 @@ def _attention(model: ModelConfig) -> str:
     return model.attn_implementation
 
 
+def model_source(model: ModelConfig) -> tuple[str, str | None]:
+    """(where the model's weights are, revision): a hub id or a local folder (the tiny model built)."""
+    if model.build is not None:
+        return str(ensure_tiny_model(model.build)), None
+    return model.hf_id or "", model.revision
+
+
 def load_model(model: ModelConfig, quantization: Any = None) -> Any:
     """The causal LM of a model config: weights as safetensors, remote code only when the config allows.
 
@@ -86,12 +93,10 @@ def load_model(model: ModelConfig, quantization: Any = None) -> Any:
         "attn_implementation": _attention(model),
         "use_safetensors": True,
     }
-    if model.build is not None:
-        source = str(ensure_tiny_model(model.build))
-    else:
-        source = model.hf_id or ""
+    source, revision = model_source(model)
+    if model.build is None:
         kwargs |= {
-            "revision": model.revision,
+            "revision": revision,
             "trust_remote_code": model.trust_remote_code,
             "token": os.environ.get("HF_TOKEN"),
         }

@@ -10,7 +10,9 @@ import numpy as np
 import pytest
 
 from mixft.runner.config.run import eval_tasks
+from mixft.runner.paths import run_dir
 from mixft.runner.scoring.metrics import classification_metrics
+from mixft.runner.store import rundir
 from tests.compare import store
 from tests.unit.helpers import assert_usage_error, invoke
 
@@ -268,3 +270,13 @@ def test_compare_loads_no_training_library(known):
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True).stdout
     assert "fpb + headline" in out
     assert out.strip().splitlines()[-1] == "HEAVY []"
+
+
+def test_runs_generated_by_different_engines_do_not_pair(known):
+    [base] = [r for r in known if r.role == "base"]
+    before = [r for r in compare_json("--view", "all")["rows"] if r["reference"] == "base"]
+    assert before
+    rundir.write_engine(run_dir(base.id), {"engine": "vllm", "version": "0"})  # as eval.engine=auto on a GPU
+    payload = compare_json("--view", "all")
+    assert not [r for r in payload["rows"] if r["reference"] == "base"]
+    assert any(m.startswith("base model tiny for held-out fiqa_sa") for m in payload["missing"])

@@ -12,7 +12,6 @@ from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve
 from mixft.runner.data.tokenizer import load_tokenizer
 from mixft.runner.errors import ConfigError
-from mixft.runner.evaluate import evaluator as evaluate
 from mixft.runner.evaluate.evaluator import eval_examples, evaluate_run, evaluate_task
 from mixft.runner.evaluate.generation import generate
 from mixft.runner.scoring.scorers import score_example
@@ -132,26 +131,25 @@ def test_evaluate_run_writes_predictions_that_match_its_metrics(model_and_tokeni
     assert result["eval/fpb/majority_rate"] == max(golds.values()) / 16
 
 
-def test_scores_follow_the_answers(model_and_tokenizer, tmp_path, monkeypatch):
+def test_scores_follow_the_answers(model_and_tokenizer, tmp_path):
     # an oracle right on every other example and silent on the rest: the metrics must say so exactly
-    def half_right(model, tokenizer, prompts, max_new_tokens, batch_size):
+    def half_right(prompts, max_new_tokens):
         golds = {
             json.dumps(e["prompt"]): e["answer"] for t in ("fpb", "finqa") for e in eval_examples(cfg, t)
         }
         return [f"Answer: {golds[json.dumps(p)]}" if i % 2 == 0 else "" for i, p in enumerate(prompts)]
 
     cfg = resolve(load_config(RUN))
-    monkeypatch.setattr(evaluate, "generate", half_right)
-    result = evaluate_run(cfg, *model_and_tokenizer, run_dir=None)
+    result = evaluate_run(cfg, *model_and_tokenizer, run_dir=None, generate=half_right)
     assert result["eval/fpb/accuracy"] == result["eval/finqa/numeric_accuracy"] == 0.5
     assert result["eval/fpb/invalid_rate"] == result["eval/finqa/invalid_rate"] == 0.5
     assert not (tmp_path / "predictions").exists()
 
 
-def test_a_task_without_a_metric_kind_is_refused(model_and_tokenizer):
+def test_a_task_without_a_metric_kind_is_refused():
     cfg = load_config(["data.samples=true"])
     with pytest.raises(ConfigError, match="open_orca"):
-        evaluate_task(cfg, "open_orca", *model_and_tokenizer, run_dir=None)
+        evaluate_task(cfg, "open_orca", lambda prompts, budget: [], run_dir=None)
 
 
 def test_eval_examples_are_paired_across_seeds_and_training():

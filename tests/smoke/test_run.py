@@ -71,6 +71,7 @@ def test_a_full_run_learns_its_task_and_writes_the_run_dir():
         assert status["started"] <= status["finished"]
         assert yaml.safe_load((place / "overrides.yaml").read_text()) == FPB
     assert json.loads((folder / "metrics.json").read_text()) == metrics
+    assert json.loads((folder / "engine.json").read_text())["engine"] == "hf"  # auto, without CUDA
     trained = json.loads((training / "metrics.json").read_text())
     assert trained.items() <= metrics.items() and not any(k.startswith("eval/") for k in trained)
     logged = [json.loads(line) for line in (training / "train.log").read_text().splitlines()]
@@ -171,6 +172,12 @@ def test_mixft_run_prints_json_and_keeps_secrets_out(monkeypatch):
 def test_secrets_are_refused_as_overrides():
     result = invoke("run", *FPB, "+training.sft_kwargs.hub_token=canary-cli-0042")
     assert_usage_error(result, "looks like a secret", "environment")
+
+
+def test_vllm_without_cuda_is_one_line_before_anything_trains():
+    result = invoke("run", *FPB, "eval.engine=vllm")
+    assert_usage_error(result, "eval.engine=vllm needs vLLM and a CUDA GPU")
+    assert not list(Path(os.environ["MIXFT_HOME"], "runs").glob("*/model"))
 
 
 def test_qlora_without_cuda_is_a_clear_error():
