@@ -2,6 +2,9 @@
 
 run: make bench    (or: python tests/bench/report.py --only compare_speed,plan_speed)
 
+With --only, the sections of the other benchmarks already in the report are kept as they were (each
+section says when it was measured).
+
 Each benchmark prints its figures as ratios against a baseline it measures in the same run (this
 machine's speed changes from minute to minute; a ratio survives that) and exits 1 when it misses its
 target. The report keeps each one's output verbatim, under the machine it ran on and the command that
@@ -42,8 +45,19 @@ def machine() -> list[str]:
     return [
         f"- CPU: {cpu}, {cores} cores available; memory {memory:.0f} GiB; GPU: {gpu}",
         f"- {platform.platform()}; Python {platform.python_version()}; torch {torch.__version__}",
-        f"- measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())}",
     ]
+
+
+def now() -> str:
+    return time.strftime("%Y-%m-%d %H:%M UTC", time.gmtime())
+
+
+def kept_sections(report: Path) -> dict[str, str]:
+    """The report's sections by benchmark name ("## name: ..." to the next heading)."""
+    if not report.exists():
+        return {}
+    parts = report.read_text(encoding="utf-8").split("\n## ")[1:]
+    return {part.split(":", 1)[0]: "## " + part.rstrip() + "\n" for part in parts}
 
 
 def run(script: Path) -> tuple[int, str, float]:
@@ -69,7 +83,8 @@ def main() -> None:
         for p in sorted(HERE.glob("*.py"))
         if p.name != Path(__file__).name and (not chosen or p.stem in chosen)
     ]
-    sections, failed = [], []
+    sections = kept_sections(args.output) if chosen else {}
+    failed = []
     for script in scripts:
         print(f"== {script.name}", flush=True)
         code, output, seconds = run(script)
@@ -77,13 +92,15 @@ def main() -> None:
         verdict = "met its target" if code == 0 else f"MISSED its target or failed (exit {code})"
         failed += [script.stem] * (code != 0)
         summary = (script.read_text().split('"""')[1].strip().splitlines() or [script.stem])[0]
-        sections += [
-            f"## {script.stem}: {summary}\n",
-            f"`python tests/bench/{script.name}` ({seconds:.0f} s; {verdict})\n",
-            "```text",
-            output,
-            "```\n",
-        ]
+        sections[script.stem] = "\n".join(
+            [
+                f"## {script.stem}: {summary}\n",
+                f"`python tests/bench/{script.name}` ({seconds:.0f} s; {verdict}; measured {now()})\n",
+                "```text",
+                output,
+                "```\n",
+            ]
+        )
     lines = [
         "# mixft benchmarks\n",
         "Written by `make bench` (tests/bench/report.py); each figure is a ratio against a baseline measured",
@@ -91,7 +108,7 @@ def main() -> None:
         "command under its heading.\n",
         *machine(),
         "",
-        *sections,
+        *(sections[name] for name in sorted(sections)),
     ]
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text("\n".join(lines), encoding="utf-8")
