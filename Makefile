@@ -18,7 +18,7 @@ TORCH_PIN := $(if $(TORCH_WHEEL),torch==$(word 2,$(subst -, ,$(notdir $(TORCH_WH
 # Tests and the smoke sweep never reach the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=offline
 
-.PHONY: help install test test-all test-slurm lint format bench smoke clean
+.PHONY: help install test test-all test-slurm lint format bench smoke wheelhouse clean
 
 help:  ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -56,5 +56,13 @@ format: $(STAMP)  ## Fix style in place with ruff
 bench: $(STAMP)  ## Run every benchmark in tests/bench, write docs/benchmarks.md (fails if one misses its target)
 	$(OFFLINE) $(BIN)/python tests/bench/report.py
 
+# Wheels for a machine without internet: PY=3.12 PLATFORM=manylinux_2_28_x86_64 EXTRAS=gpu,eval, LEAN=1
+# (without torch, transformers, accelerate, peft, wandb), HAVE=FILE (the target's pip freeze: left out
+# too), OUT=wheelhouse. For this machine (no PY or PLATFORM) torch is pinned to the local build.
+wheelhouse: $(STAMP)  ## Wheels of mixft and every dependency in one folder, for clusters without internet (docs/executors.md)
+	$(BIN)/python tools/wheelhouse.py $(or $(OUT),wheelhouse) $(if $(PY),--python $(PY)) \
+		$(if $(PLATFORM),--platform $(PLATFORM)) $(if $(EXTRAS),--extras $(EXTRAS)) $(if $(LEAN),--lean) \
+		$(if $(HAVE),--have $(HAVE)) $(if $(PY)$(PLATFORM),,$(if $(TORCH_PIN),--pin $(TORCH_PIN)))
+
 clean:  ## Remove .venv and caches
-	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info
+	rm -rf $(VENV) .pytest_cache .ruff_cache build *.egg-info wheelhouse

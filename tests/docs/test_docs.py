@@ -190,6 +190,17 @@ class Other:
 # later commands (the page's own store always stands in for MIXFT_HOME).
 OTHER_LINES: dict[str, tuple[str, dict[str, str]]] = {
     "make install": ("the tests run inside the installed venv already", {}),
+    "make wheelhouse PY=3.12 PLATFORM=manylinux_2_28_x86_64 EXTRAS=gpu OUT=wheelhouse": (
+        "downloads gigabytes of CUDA wheels; tests/smoke/test_wheelhouse.py builds one for this machine",
+        {},
+    ),
+    "make wheelhouse PY=3.12 PLATFORM=manylinux_2_28_x86_64 EXTRAS=gpu LEAN=1 HAVE=host-freeze.txt OUT=lean": (
+        "a host's pip freeze; tests/smoke/test_wheelhouse.py builds a lean one for this machine",
+        {},
+    ),
+    "pip install --no-index --find-links wheelhouse 'mixft[gpu]'": ("on the machine without internet", {}),
+    "pip install --no-index --no-deps lean/*.whl": ("on the GPU host", {}),
+    "pip check": ("on the GPU host", {}),
     "source .venv/bin/activate": ("the tests call the venv's Python directly", {}),
     "pip install -e '.[gpu]'": ("CUDA-only extras; no package downloads in tests", {}),
     "pip install flash-attn --no-build-isolation": ("needs CUDA and a compiler", {}),

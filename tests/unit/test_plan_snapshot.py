@@ -9,7 +9,8 @@ Four differences are intended, and nothing else may differ: the executor section
 executor.name (config/executors.py), so a local run's config no longer carries the SLURM settings;
 each task carries its typical sizes for cost estimates (`typical:`), which no run id includes; the
 training section has `keep` (weights kept once trained) and the data section `max_rows` (a
-rehearsal's cap), both left at their default (null) by every sweep.
+rehearsal's cap), both left at their default (null) by every sweep. Later fields are left out the
+same way: eval.suites (the lm-eval suites a sweep may add) and eval.engine (at its default, auto).
 """
 
 from __future__ import annotations
@@ -47,7 +48,8 @@ def sections(config: dict) -> dict[str, str]:
     # suites came later: a sweep that scores them plans what it planned before, plus the suites
     assert set(config["suite"]) == set(config["eval"]["suites"])
     new = {"task": tasks, "training": training, "data": data}
-    new["eval"] = {k: v for k, v in config["eval"].items() if k != "suites"}
+    assert config["eval"]["engine"] == "auto"  # the generation engine came later, at its default
+    new["eval"] = {k: v for k, v in config["eval"].items() if k not in ("suites", "engine")}
     return {k: digest(new.get(k, v)) for k, v in config.items() if k not in ("executor", "suite")}
 
 
