@@ -18,7 +18,7 @@ TORCH_PIN := $(if $(TORCH_WHEEL),torch==$(word 2,$(subst -, ,$(notdir $(TORCH_WH
 # Tests and the smoke sweep never reach the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=offline
 
-.PHONY: help install test test-all test-slurm lint format bench smoke wheelhouse clean
+.PHONY: help install test test-all test-slurm test-gpu lint format bench smoke wheelhouse clean
 
 help:  ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -46,6 +46,9 @@ test-slurm: $(STAMP)  ## Start a one-node SLURM cluster on this machine (root), 
 	bash tests/slurm/cluster.sh start $$dir || { bash tests/slurm/cluster.sh stop $$dir; exit 1; }; \
 	SLURM_CONF=$$dir/slurm.conf $(OFFLINE) $(BIN)/python -m pytest -m slurm tests/slurm; status=$$?; \
 	bash tests/slurm/cluster.sh stop $$dir; exit $$status
+
+test-gpu: $(STAMP)  ## The GPU tier (tests/gpu, marker gpu): needs CUDA; each test skips with its reason without it
+	$(OFFLINE) $(BIN)/python -m pytest -m gpu tests/gpu -s -rs
 
 lint: $(STAMP)  ## Check style (ruff) and that pipeline stages import one way (import-linter); changes nothing
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
