@@ -69,8 +69,8 @@ def _build(manager: Any, name: str, revision: str | None) -> list[Any]:
     return built if isinstance(built, list) else [built]  # a tag is a list of tasks
 
 
-def _tasks(suite: SuiteConfig, manager: Any) -> list[Any]:
-    """The suite's tasks and groups, built by `manager`."""
+def _check_names(suite: SuiteConfig, manager: Any) -> None:
+    """Every task the suite names is in `manager`'s index, and every revision names one of them."""
     unknown = [t for t in suite.tasks if t not in manager.all_tasks]
     if unknown:
         where = f" or in {suite.include_path}" if suite.include_path else ""
@@ -80,7 +80,30 @@ def _tasks(suite: SuiteConfig, manager: Any) -> list[Any]:
     extra = sorted(set(suite.revisions) - set(suite.tasks))
     if extra:
         raise ConfigError(f"suite '{suite.name}': revisions name tasks it does not run: {', '.join(extra)}")
+
+
+def _tasks(suite: SuiteConfig, manager: Any) -> list[Any]:
+    """The suite's tasks and groups, built by `manager`."""
+    _check_names(suite, manager)
     return [built for t in suite.tasks for built in _build(manager, t, suite.revisions.get(t))]
+
+
+def check_suite(suite: SuiteConfig) -> None:
+    """Refuse, before anything trains, a suite that lm-eval cannot run: lm-eval missing, a task name it
+    does not know, a revision for a task the suite does not run. Indexes the tasks, builds none (a
+    build reads the dataset).
+
+    Raises:
+        ConfigError: one line naming the suite and what is wrong.
+    """
+    require_lm_eval(suite.name)
+    if suite.include_path is not None:
+        if not Path(suite.include_path).is_dir():
+            raise ConfigError(f"suite include_path {suite.include_path}: no such folder")
+        if set(suite.tasks) <= set(_task_manager(suite.include_path, False).all_tasks):
+            _check_names(suite, _task_manager(suite.include_path, False))
+            return
+    _check_names(suite, _task_manager(suite.include_path, True))
 
 
 def _load(suite: SuiteConfig) -> tuple[Any, list[Any]]:

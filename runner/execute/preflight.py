@@ -1,5 +1,5 @@
 """Pre-flight: before the first run trains, every source the sweep's runs read loads, once each, and
-its rows fit their task (columns, labels, answers).
+its rows fit their task (columns, labels, answers); every lm-eval suite names tasks lm-eval knows.
 
 run: mixft sweep smoke task.fiqa_sa.source.eval_split=missing    (-> one line naming fiqa_sa, exit 2)
 
@@ -66,8 +66,18 @@ def preflight(runs: Iterable[PlannedRun], each: Callable[[str], None] | None = N
     Raises:
         ConfigError: one line naming the task and split that failed, and what to do.
     """
+    from mixft.runner.evaluate.suites import check_suite
+
     seen: set[str] = set()
+    suites: set[str] = set()
     for run in runs:
+        for name in run.config.eval.suites:  # a misspelt lm-eval task would fail after training
+            suite = run.config.suite[name]
+            if canonical_json(dataclasses.asdict(suite)) not in suites:
+                suites.add(canonical_json(dataclasses.asdict(suite)))
+                check_suite(suite)
+                if each is not None:
+                    each(f"suite {name}: lm-eval knows its {len(suite.tasks)} tasks")
         for name, split in reads(run.config, needs_training(run.config, training_dir(run.id))):
             task = run.config.task[name]
             key = _key(task, split, run.config)

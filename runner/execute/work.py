@@ -91,10 +91,13 @@ def work(cfg: Config, folder: Path, training: Path, train_now: bool, report_to: 
     from mixft.runner.data.tokenizer import load_tokenizer
     from mixft.runner.evaluate.engines import task_generator
     from mixft.runner.evaluate.evaluator import eval_examples, evaluate_run
+    from mixft.runner.evaluate.suites import check_suite
     from mixft.runner.train.models import load_model, model_source
 
     # loaded before training: an eval source that cannot load fails the run before it trains
     examples = {task: eval_examples(cfg, task) for task in eval_tasks(cfg)}
+    for suite in cfg.eval.suites:
+        check_suite(cfg.suite[suite])
     tokenizer = load_tokenizer(cfg.model)
     if role_of(cfg) == "base":
         model, metrics = load_model(cfg.model), {}

@@ -132,3 +132,12 @@ def test_bad_suites_are_one_line(project):
     suite.write_text(suite.read_text().replace("num_fewshot: -1", "num_fewshots: 1"))
     clear_caches()
     assert_usage_error(invoke("plan", "smoke", f"eval.suites=[{SUITE}]"), "toy.yaml", "num_fewshots")
+
+
+def test_a_misspelt_suite_task_stops_the_sweep_before_anything_trains(project):
+    suite = project / "conf" / "suite" / f"{SUITE}.yaml"
+    suite.write_text(suite.read_text().replace('"toy_gen"', '"toy_gne"'))
+    clear_caches()
+    result = invoke("sweep", "smoke", "training.max_steps=2", f"eval.suites=[{SUITE}]")
+    assert_usage_error(result, f"suite '{SUITE}': lm-eval has no task toy_gne")
+    assert not list(Path(os.environ["MIXFT_HOME"], "runs").glob("*/status.json"))  # no training started
