@@ -16,6 +16,7 @@ from tests.sweep.test_sweep import mixft
 pytestmark = pytest.mark.smoke
 
 
+@pytest.mark.slow  # plans and trains: test-all runs it, the fast tier stays under 5 minutes
 def test_a_local_model_folder_plans_and_trains():
     folder = ensure_tiny_model(load_config(["model=tiny"]).model.build)
     model = f"model=path:{folder}"

@@ -47,6 +47,7 @@ def compare_rows(*args: str) -> list[dict]:
     return json.loads(result.stdout)["rows"]
 
 
+@pytest.mark.slow  # a whole sweep: test-all runs it, the fast tier stays under 5 minutes
 def test_new_eval_settings_or_tasks_score_the_saved_models_and_train_nothing():
     done = mixft("sweep", "smoke", *QUICK)
     assert done.returncode == 0, done.stdout + done.stderr

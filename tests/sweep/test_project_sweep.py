@@ -18,6 +18,7 @@ from tests.sweep.test_sweep import mixft
 pytestmark = pytest.mark.smoke
 
 
+@pytest.mark.slow  # a whole sweep: test-all runs it, the fast tier stays under 5 minutes
 def test_runs_started_from_elsewhere_read_the_project_folder(tmp_path, monkeypatch):
     init_project(tmp_path / "demo")
     monkeypatch.chdir(tmp_path / "demo" / "data")  # inside the project, but not its root: no project

@@ -23,6 +23,7 @@ def home() -> Path:
     return Path(os.environ["MIXFT_HOME"])
 
 
+@pytest.mark.slow  # a whole sweep: test-all runs it, the fast tier stays under 5 minutes
 def test_a_sample_of_the_study_rehearses_in_a_store_of_its_own():
     result = mixft("sweep", "cocktail_paper", "--rehearse", "data.samples=true", "--sample", "2")
     assert result.returncode == 0, result.stdout + result.stderr
