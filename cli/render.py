@@ -43,6 +43,7 @@ COST_KEYS = (
     "eval_flops",
     "gpu_hours",
     "disk_gb",
+    "memory_gb",
     "gpu",
     "mfu",
 )
@@ -101,6 +102,28 @@ def cost_totals(cost: PlanCost) -> str:
     return line + (f"; {len(errors)} runs have no figures: {errors[0]}" if errors else "")
 
 
+def packing_line(plan: Plan, cost: PlanCost) -> str:
+    """One line: how many runs of each model and method one GPU of the plan's hardware holds by memory
+    (plan/memory.py), within the executor's runs_per_gpu."""
+    from mixft.runner.plan.memory import USABLE
+
+    hw, per_gpu = cost.hardware, getattr(plan.executor(), "runs_per_gpu", 1)
+    if hw.memory_gb is None:
+        return f"memory: {hw.gpu}'s is unknown; each run's estimate is its memory_gb (--format json)"
+    groups: dict[str, list[float]] = {}
+    for run in plan.runs:
+        label = f"{run.config.model.name} {'eval' if run.role == 'base' else run.config.training.method}"
+        groups.setdefault(label, []).append(cost.runs[run.id].memory_bytes)
+    parts = []
+    for label, sizes in groups.items():
+        fits = min(per_gpu, int(hw.memory_gb * 1e9 * USABLE // max(sizes)))
+        parts.append(f"{label} {max(sizes) / 1e9:.3g} GB: {fits or 'does not fit'}")
+    return (
+        f"memory per run, and runs one {hw.gpu} ({hw.memory_gb:g} GB) holds at runs_per_gpu {per_gpu}: "
+        + "; ".join(parts)
+    )
+
+
 def _scaled(value: float, units: tuple[tuple[str, float], ...]) -> str:
     name, size = next(((n, s) for n, s in reversed(units) if value >= s), units[0])
     return f"{value / size:.3g}{name}" if value / size < 100 else f"{value / size:,.0f}{name}"
@@ -137,8 +160,8 @@ def plan_table(plan: Plan, cost: PlanCost | None = None) -> None:
     per_run = cost is not None and console.width >= WIDE
     table = Table(title=f"sweep {plan.sweep}", title_justify="left")
     columns = ["id", "model", "tasks", "regularizer", "seed", "role", "work"]
-    for column in columns + (["tokens", "GPU-h"] if per_run else []):
-        table.add_column(column, no_wrap=column != "tasks", justify="right" if column == "GPU-h" else "left")
+    for column in columns + (["tokens", "GPU-h", "mem GB"] if per_run else []):
+        table.add_column(column, no_wrap=column != "tasks", justify="left" if column in columns else "right")
     rows = plan_rows(plan)
     for row in rows:
         if row["role"] == "base":  # no training: regulariser and seed do not apply
@@ -152,12 +175,14 @@ def plan_table(plan: Plan, cost: PlanCost | None = None) -> None:
             run = cost.runs[row["id"]]
             estimated = "~" * (run.tokens_source != "cache")
             cells += ["-" if row["role"] == "base" else estimated + _count(run.tokens), _hours(run.gpu_hours)]
+            cells.append(f"{run.memory_bytes / 1e9:.3g}")
         table.add_row(*cells)
     console.print(table)
     console.print(totals(plan))
     console.print(work_totals(rows))
     if cost is not None:
         console.print(cost_totals(cost))
+        console.print(packing_line(plan, cost))
 
 
 def plan_json(plan: Plan, cost: PlanCost | None = None) -> None:

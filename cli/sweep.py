@@ -34,6 +34,12 @@ def sweep(
     max_parallel: Annotated[
         int | None, typer.Option(help="Most runs at once (default: executor.max_parallel, one per slot)")
     ] = None,
+    runs_per_gpu: Annotated[
+        int | None,
+        typer.Option(
+            help="Most runs on one GPU, packed by memory estimate (default: executor.runs_per_gpu, 1)"
+        ),
+    ] = None,
     retries: Annotated[
         int | None, typer.Option(help="Extra attempts for a failed run (default: executor.retries)")
     ] = None,
@@ -59,6 +65,7 @@ def sweep(
     from mixft.runner.execute.options import planned
 
     options = {"gpus": gpus, "gpus_per_run": gpus_per_run, "max_parallel": max_parallel}
+    options["runs_per_gpu"] = runs_per_gpu
     options |= {"retries": retries, "timeout_min": timeout_min}
     if sample is not None and (not rehearse or sample < 1):
         raise typer.BadParameter("--sample N (N >= 1) goes with --rehearse", param_hint="--sample")
@@ -107,10 +114,12 @@ def _sweep(plan: Plan, dry_run: bool, checks: bool = False) -> None:
         raise typer.Exit(code=1)
     settings = plan.executor()
     todo = queue(plan, settings.retries)
-    where = executor_for(settings).where()
-    typer.echo(f"sweep {plan.sweep}: {len(plan.runs)} runs, {len(todo)} to run on {where}")
+    runner = executor_for(settings)
+    typer.echo(f"sweep {plan.sweep}: {len(plan.runs)} runs, {len(todo)} to run on {runner.where()}")
     if dry_run:
         render.plan_table(plan.only(todo))
+        for line in runner.layout(todo):
+            typer.echo(f"  {line}")
         return
     _finish(_run(plan, len(todo), checks))
 

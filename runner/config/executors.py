@@ -40,6 +40,10 @@ class LocalConfig(ExecutorConfig):
     gpus: str = "all"
     # runs at once; null: one per device slot
     max_parallel: int | None = None
+    # most runs on one GPU, placed by their memory estimates (plan/memory.py); 1: one run a GPU
+    runs_per_gpu: int = 1
+    # memory of each GPU in GB for packing; null: what nvidia-smi says
+    gpu_memory_gb: float | None = None
 
 
 @dataclass

@@ -99,6 +99,21 @@ def _hub_file(repo: str, revision: str, name: str) -> Path | None:
         return None
 
 
+def _shape(config: dict[str, Any]) -> dict[str, int]:
+    """The layer sizes the memory estimate reads, as config.json names them (Phi-3-small: ff_*)."""
+    keys = {
+        "hidden_size": ("hidden_size", "n_embd", "d_model"),
+        "num_hidden_layers": ("num_hidden_layers", "n_layer"),
+        "intermediate_size": ("intermediate_size", "ff_intermediate_size", "n_inner"),
+        "vocab_size": ("vocab_size",),
+    }
+    found = {
+        key: next((config[n] for n in names if isinstance(config.get(n), int)), None)
+        for key, names in keys.items()
+    }
+    return {key: value for key, value in found.items() if value is not None}
+
+
 def _from_folder(ref: str, folder: Path) -> dict[str, Any]:
     if not (folder / "config.json").is_file():
         raise ConfigError(f"model {ref}: {folder} is not a Hugging Face model folder (no config.json)")
@@ -110,6 +125,7 @@ def _from_folder(ref: str, folder: Path) -> dict[str, Any]:
         "num_parameters": _safetensors_parameters(weights) if weights else _estimated_parameters(config),
         "context_length": int(config.get("max_position_embeddings") or DEFAULT_CONTEXT),
         "dtype": _dtype(config),
+        "shape": _shape(config),
     }
 
 
@@ -130,6 +146,7 @@ def _from_hub(ref: str, repo: str, revision: str) -> dict[str, Any]:
         "num_parameters": _estimated_parameters(config),
         "context_length": int(config.get("max_position_embeddings") or DEFAULT_CONTEXT),
         "dtype": _dtype(config),
+        "shape": _shape(config),
     }
 
 

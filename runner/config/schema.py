@@ -31,6 +31,16 @@ class LocalModelConfig:
 
 
 @dataclass
+class ModelShape:
+    """Sizes the memory estimate reads (plan/memory.py); null: derived from the parameter count."""
+
+    hidden_size: int | None = None
+    num_hidden_layers: int | None = None
+    intermediate_size: int | None = None
+    vocab_size: int | None = None
+
+
+@dataclass
 class ModelConfig:
     name: str = MISSING
     # Hugging Face model id; null when `build` describes a locally built model
@@ -51,6 +61,8 @@ class ModelConfig:
     context_length: int = 4096
     # when set, mixft builds this architecture locally instead of loading hf_id
     build: LocalModelConfig | None = None
+    # layer sizes, for memory estimates only (config.json's, for hf: and path: models)
+    shape: ModelShape = field(default_factory=ModelShape)
 
 
 @dataclass

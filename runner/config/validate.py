@@ -172,7 +172,15 @@ def check_ranges(cfg: Config) -> None:
 
 
 # executor settings that must be positive when an executor has them
-POSITIVE_SETTINGS = ("max_parallel", "timeout_min", "cpus_per_task", "mem_gb", "array_parallelism")
+POSITIVE_SETTINGS = (
+    "max_parallel",
+    "timeout_min",
+    "cpus_per_task",
+    "mem_gb",
+    "array_parallelism",
+    "runs_per_gpu",
+    "gpu_memory_gb",
+)
 
 
 def validate_executor(ex: ExecutorConfig) -> None:

@@ -25,9 +25,12 @@ def entry_args(run_id: str, sweep: str | None) -> list[str]:
     return [run_id, *(["--sweep", sweep] if sweep else [])]
 
 
-def launch_command(run_id: str, sweep: str | None, gpus: int, deepspeed: bool) -> list[str]:
+def launch_command(
+    run_id: str, sweep: str | None, gpus: int, deepspeed: bool, port: int | None = None
+) -> list[str]:
     """`accelerate launch` of one run on `gpus` GPUs: DDP, or DeepSpeed when the run trains with it
-    (conf/accelerate/deepspeed_zero2.yaml; the ZeRO settings come from training.deepspeed's JSON)."""
+    (conf/accelerate/deepspeed_zero2.yaml; the ZeRO settings come from training.deepspeed's JSON).
+    `port`: the main process's port, where several runs may share a node (Ray); None: accelerate's."""
     config = str(files("mixft.conf.accelerate").joinpath("deepspeed_zero2.yaml" if deepspeed else "ddp.yaml"))
     return [
         sys.executable,
@@ -37,6 +40,7 @@ def launch_command(run_id: str, sweep: str | None, gpus: int, deepspeed: bool) -
         config,
         "--num_processes",
         str(gpus),
+        *(["--main_process_port", str(port)] if port is not None else []),
         "-m",
         ENTRY,
         *entry_args(run_id, sweep),

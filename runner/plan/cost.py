@@ -21,13 +21,13 @@ from mixft.runner.data.mixture import allocate, pool_names
 from mixft.runner.data.sources import from_samples
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan.hardware import Hardware, eval_flops, train_flops
+from mixft.runner.plan.memory import LORA_SHARE_PER_RANK, estimate_memory
 from mixft.runner.store.measured import StoreStats
 
 if TYPE_CHECKING:
     from mixft.runner.plan.grid import Plan
 
 UNKNOWN_ROWS = 10_000  # an uncapped task whose size nothing measured (as the sweep's ordering assumes)
-LORA_SHARE_PER_RANK = 5e-4  # adapter parameters per model parameter and unit of rank (4B, r=8: 0.4%)
 AS_ASKED = 10**12  # "as many rows as asked for": a capped or pool-sized source of unmeasured size
 
 
@@ -113,6 +113,8 @@ class RunCost:
     error: str | None = None
     # bytes of the weights its training keeps (training.keep)
     disk_bytes: float = 0.0
+    # bytes of GPU memory it reserves when packed (plan/memory.py's budget)
+    memory_bytes: float = 0.0
 
     def row(self) -> dict[str, Any]:
         """The figures as `mixft plan --format json` keys."""
@@ -124,6 +126,7 @@ class RunCost:
             "eval_flops": self.eval_flops,
             "gpu_hours": float(f"{self.gpu_hours:.4g}"),  # 4 significant digits
             "disk_gb": float(f"{self.disk_bytes / 1e9:.4g}"),
+            "memory_gb": float(f"{self.memory_bytes / 1e9:.4g}"),
         }
 
 
@@ -137,7 +140,8 @@ def run_cost(cfg: Config, run_id: str, stats: StoreStats, hw: Hardware) -> RunCo
     train, evals = train_flops(n, tokens, cfg.training.method), eval_flops(n, generated_tokens(cfg, stats))
     source = "cache" if measured else "estimate"
     hours = hw.gpu_hours(train + evals)
-    return RunCost(round(tokens), source, epochs, train, evals, hours, disk_bytes=kept_bytes(cfg))
+    memory = estimate_memory(cfg).budget
+    return RunCost(round(tokens), source, epochs, train, evals, hours, None, kept_bytes(cfg), memory)
 
 
 def kept_bytes(cfg: Config) -> float:

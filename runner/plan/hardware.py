@@ -40,6 +40,26 @@ GPU_PEAK_TFLOPS: dict[str, float] = {
     "MI300X": 1307.4,
     "MI250X": 383.0,
 }
+# Memory of one GPU in GB (10^9 bytes) from the same datasheets: what `mixft plan --gpu` packs runs into.
+GPU_MEMORY_GB: dict[str, float] = {
+    "B200": 180.0,
+    "H200": 141.0,
+    "H100": 80.0,
+    "H100-PCIE": 80.0,
+    "A100": 80.0,
+    "L40S": 48.0,
+    "L40": 48.0,
+    "L4": 24.0,
+    "A40": 48.0,
+    "A10": 24.0,
+    "A10G": 24.0,
+    "A6000": 48.0,
+    "RTX4090": 24.0,
+    "V100": 32.0,
+    "T4": 16.0,
+    "MI300X": 192.0,
+    "MI250X": 128.0,
+}
 FLOPS_FULL, FLOPS_LORA, FLOPS_INFER = 6, 4, 2  # per parameter per token; see the module docstring
 
 
@@ -50,6 +70,8 @@ class Hardware:
     gpu: str
     peak_tflops: float
     mfu: float
+    # memory of one GPU in GB; None for a GPU the table does not know
+    memory_gb: float | None = None
 
     def gpu_hours(self, flops: float) -> float:
         """Hours on one GPU: flops / (peak x mfu) / 3600."""
@@ -76,7 +98,7 @@ def hardware(gpu: str = "H100", mfu: float = 0.4, peak_tflops: float | None = No
     name = gpu.strip().upper()
     if name not in GPU_PEAK_TFLOPS:
         raise ConfigError(f"{unknown('GPU', name, GPU_PEAK_TFLOPS)}; or give its peak with --peak-tflops")
-    return Hardware(name, GPU_PEAK_TFLOPS[name], mfu)
+    return Hardware(name, GPU_PEAK_TFLOPS[name], mfu, GPU_MEMORY_GB.get(name))
 
 
 def train_flops(num_parameters: int, tokens: float, method: str) -> float:
@@ -87,3 +109,12 @@ def train_flops(num_parameters: int, tokens: float, method: str) -> float:
 def eval_flops(num_parameters: int, tokens: float) -> float:
     """Generation FLOPs: 2 x N per token, prompt and new tokens alike."""
     return FLOPS_INFER * num_parameters * tokens
+
+
+def gpu_named(device: str) -> str | None:
+    """The table's name of a GPU as CUDA names it ("NVIDIA H100 80GB HBM3" -> H100), or None."""
+    name = device.upper().replace("NVIDIA ", "").replace("GEFORCE ", "").replace("TESLA ", "")
+    name = name.replace(" PCIE", "-PCIE").replace("RTX 4090", "RTX4090").replace("RTX A6000", "A6000")
+    words = name.replace("-SXM", " ").split()
+    known = [key for key in GPU_PEAK_TFLOPS if key in words or name.startswith(key + "-")]
+    return max(known, key=len, default=None)

@@ -12,7 +12,7 @@ Rules that keep ids stable across releases:
 - A field at its schema default does not enter an identity, so a field added later with a default
   changes no id. Changing an existing default therefore changes what old ids mean: it is a deliberate
   bump of IDENTITY_VERSION (tests/unit/test_identity.py pins every default).
-- Labels (option names, descriptions, a task's typical sizes, a model's parameter count), the tracker and the executor never
+- Labels (option names, descriptions, a task's typical sizes, a model's parameter count and shape), the tracker and the executor never
   enter, nor do settings that change neither the weights nor the scores (`NOT_TRAINING`, `NOT_EVAL`).
 - A local file's path does not enter once its content does: moving a data folder keeps every id.
 """
@@ -34,8 +34,8 @@ IDENTITY_VERSION = 2  # bump only with a migration: every id changes
 ID_LENGTH = 12  # hex digits of a training id: 48 bits, collision-free in practice for millions of runs
 EVAL_LENGTH = 8  # hex digits of an evaluation under its training
 
-# Fields that only label a section, or estimate its cost (a model's parameter count).
-LABELS = frozenset({"name", "description", "typical", "num_parameters"})
+# Fields that only label a section, or estimate its cost (a model's parameter count and shape).
+LABELS = frozenset({"name", "description", "typical", "num_parameters", "shape"})
 # Training settings that change neither the weights nor the scores: logging, resume points, retention.
 NOT_TRAINING = frozenset({"keep", "save_steps", "save_final_only", "logging_steps"})
 # A task's fields that only evaluation reads, and those only training reads.

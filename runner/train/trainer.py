@@ -16,6 +16,7 @@ from mixft.runner.config.schema import Config
 from mixft.runner.store import rundir
 from mixft.runner.train.checkpoints import last_checkpoint
 from mixft.runner.train.models import load_model
+from mixft.runner.train.throughput import reset_peak_memory, throughput, tokens_seen
 from mixft.runner.train.trl_adapter import lora_config, quantization_config, to_sft_config
 
 log = logging.getLogger(__name__)
@@ -172,6 +173,8 @@ def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str)
     resume, step = last_checkpoint(checkpoints)
     if resume:
         log.info("resuming from %s (step %d)", resume, step)
+    seen_before = tokens_seen(resume)
+    reset_peak_memory()
     try:
         result = trainer.train(resume_from_checkpoint=resume)
         loss_now, runtime = float(result.training_loss), float(result.metrics.get("train_runtime", 0.0))
@@ -189,5 +192,6 @@ def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str)
         "train/runtime_s": runtime,  # this attempt's
         "train/examples": float(len(rows)),
         **_loss_metrics(history),
+        **throughput(trainer.state.num_input_tokens_seen - seen_before, runtime),
     }
     return Trained(model, metrics, step)

@@ -98,6 +98,8 @@ def to_sft_config(cfg: Config, output_dir: Path, report_to: str) -> Any:
         "use_cpu": not torch.cuda.is_available(),
         "deepspeed": deepspeed_config(t.deepspeed, torch.cuda.is_available()),
         "disable_tqdm": True,
+        # tokens trained on, padding left out: the run's tokens/s (train/tokens_per_s)
+        "include_num_input_tokens_seen": "non_padding",
         **precision_flags(t.precision),
         **t.sft_kwargs,
     }

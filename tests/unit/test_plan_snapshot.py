@@ -47,7 +47,9 @@ def sections(config: dict) -> dict[str, str]:
     data = {k: v for k, v in config["data"].items() if k != "max_rows"}
     # suites came later: a sweep that scores them plans what it planned before, plus the suites
     assert set(config["suite"]) == set(config["eval"]["suites"])
-    new = {"task": tasks, "training": training, "data": data}
+    # a model's shape came later: a label for memory estimates, outside every identity
+    model = {k: v for k, v in config["model"].items() if k != "shape"}
+    new = {"task": tasks, "training": training, "data": data, "model": model}
     assert config["eval"]["engine"] == "auto"  # the generation engine came later, at its default
     new["eval"] = {k: v for k, v in config["eval"].items() if k not in ("suites", "engine")}
     return {k: digest(new.get(k, v)) for k, v in config.items() if k not in ("executor", "suite")}
@@ -74,5 +76,7 @@ def test_a_packaged_sweep_plans_what_it_planned_before(name):
         assert (run.role, run.added) == (old["role"], old["added"]), run.overrides
         assert sections(config) == old["sections"], run.overrides
         executor = config["executor"]
+        # packing came later, at its defaults: one run a GPU, each GPU's memory from nvidia-smi
+        assert (executor.pop("runs_per_gpu", 1), executor.pop("gpu_memory_gb", None)) == (1, None)
         assert set(executor) <= set(old["executor"])  # the other executors' settings are gone
         assert executor == {k: old["executor"][k] for k in executor}, run.overrides  # 240 == 240.0

@@ -47,6 +47,11 @@ class Executor(ABC):
             True when a person stopped the sweep (Ctrl-C), else False.
         """
 
+    def layout(self, queue: list[PlannedRun]) -> list[str]:
+        """Lines that say where the first runs of `queue` would go (`mixft sweep --dry-run`);
+        default: none (the executor places nothing itself)."""
+        return []
+
     @classmethod
     def live_states(cls, rows: list[dict[str, Any]]) -> None:
         """Set `row["live"]` of the status rows whose runs this executor has in flight.

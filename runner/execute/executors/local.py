@@ -17,27 +17,40 @@ from collections.abc import Callable
 from typing import Any
 
 from mixft.runner.config.executors import LocalConfig
+from mixft.runner.errors import ConfigError
 from mixft.runner.execute.entry import EXIT_CLAIMED
 from mixft.runner.execute.executors.base import Executor, Report
+from mixft.runner.execute.executors.packing import Need, Packer, is_out_of_memory
 from mixft.runner.execute.executors.processes import Job, LocalLauncher
 from mixft.runner.execute.executors.slots import Slot, device_slots
 from mixft.runner.execute.states import eligible, held_by, last_error, record_state
 from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
+from mixft.runner.plan.memory import estimate_memory, memory_key
+from mixft.runner.plan.work import work_of
 from mixft.runner.store import rundir
 from mixft.runner.store.status import read_status
 
 POLL_S = 0.2
+OOM_HINT = "lower training.per_device_train_batch_size, or set training.gradient_checkpointing=true"
 
 
 class Runner:
-    """The launch/reap loop over a fixed set of slots."""
+    """The launch/reap loop over a fixed set of slots, several runs a GPU by memory (packing.py)."""
 
     def __init__(
-        self, plan: Plan, slots: list[Slot], settings: LocalConfig, report: Callable[[str, str], None]
+        self,
+        plan: Plan,
+        slots: list[Slot],
+        settings: LocalConfig,
+        report: Callable[[str, str], None],
+        needs: dict[str, Need] | None = None,
     ) -> None:
         self.plan, self.settings, self.report = plan, settings, report
-        self.free = list(slots)
+        self.packer = Packer(slots, settings.runs_per_gpu)
+        self.needs = needs or {}
+        # run id -> the slot it ran out of memory on, for a run started again after it
+        self.out_of_memory: dict[str, str] = {}
         self.active: dict[str, Job] = {}
         self.waiting: set[str] = set()
         self.launcher = LocalLauncher()
@@ -45,27 +58,40 @@ class Runner:
         self.by_id = {run.id: run for run in plan.runs}
 
     def _launch(self, pending: deque[str]) -> None:
-        while self.free and pending and not self.stopping:
+        deferred: list[str] = []  # runs that fit on no GPU now: smaller ones after them go first
+        while pending and not self.stopping and not self.packer.full():
             rid = pending.popleft()
+            # placing first is cheap (memory only); the store is read only for a run that fits
+            slot = self.packer.place(rid, self.needs.get(rid, Need(0.0)), self.out_of_memory.get(rid))
+            if slot is None:
+                deferred.append(rid)
+                continue
             held = held_by(rid)
             if held is not None:  # another sweep, or a worker left from a killed one: wait for it
+                self.packer.release(rid)
                 self.waiting.add(rid)
                 self.report("waiting", f"{rid} is being run by {held}")
                 continue
-            if not eligible(rid, self.settings.retries):
+            if not (self.out_of_memory.pop(rid, None) or eligible(rid, self.settings.retries)):
+                self.packer.release(rid)
                 continue
-            slot = self.free.pop(0)
             deepspeed = self.by_id[rid].config.training.deepspeed
             log = rundir.run_log(run_dir(rid))
             self.active[rid] = self.launcher.start(rid, self.plan.sweep, slot, log, deepspeed=deepspeed)
             self.report("start", f"{rid} on {slot.name}")
+        pending.extendleft(reversed(deferred))
 
     def _finish(self, rid: str, code: int, pending: deque[str]) -> None:
         job = self.active.pop(rid)
-        self.free.append(job.slot)
         state = read_status(run_dir(rid))["state"]
+        again = code != EXIT_CLAIMED and state == "failed" and self._retry_out_of_memory(rid, job.slot)
+        alone = not self.packer.shared(rid)
+        self.packer.release(rid)
         if code == EXIT_CLAIMED:
             self.waiting.add(rid)
+            return
+        if again:
+            pending.appendleft(rid)
             return
         unrecorded = None
         if state == "running":  # died without recording it: OOM kill, segfault, a signal while stopping
@@ -74,14 +100,24 @@ class Runner:
         elif state == "pending" and code != 0:  # ended before it started: a signal, a full disk
             state = "interrupted" if self.stopping else "failed"
             unrecorded = f"the run process exited with code {code} before it started (see its run.log)"
-        self.report(
-            state,
-            f"{rid} ({time.time() - job.started:.0f} s)"
-            + (f": {unrecorded or last_error(rid)}" if state == "failed" else ""),
-        )
+        error = (unrecorded or last_error(rid)) if state == "failed" else ""
+        if job.slot.gpus and alone and is_out_of_memory(error):
+            error += f" (alone on {job.slot.name}: {OOM_HINT})"
+        self.report(state, f"{rid} ({time.time() - job.started:.0f} s)" + (f": {error}" if error else ""))
         retry = state == "failed" and not unrecorded and not self.stopping
         if retry and eligible(rid, self.settings.retries):
             pending.append(rid)
+
+    def _retry_out_of_memory(self, rid: str, slot: Slot) -> bool:
+        """A packed run that ran out of GPU memory: lower its shape's packing, start it again."""
+        need = self.needs.get(rid)
+        if self.stopping or need is None or not is_out_of_memory(last_error(rid)):
+            return False
+        if not self.packer.out_of_memory(rid, need.shape):
+            return False
+        self.out_of_memory[rid] = slot.name
+        self.report("oom", f"{rid} ran out of memory beside other runs on {slot.name}: starting it again")
+        return True
 
     def _reap(self, pending: deque[str]) -> None:
         limit = self.settings.timeout_min
@@ -119,6 +155,15 @@ class Runner:
             time.sleep(POLL_S)
 
 
+def run_needs(runs: list[PlannedRun]) -> dict[str, Need]:
+    """Each run's GPU budget (plan/memory.py; a run with its training done only evaluates) and shape."""
+    work = work_of(runs)
+    return {
+        run.id: Need(estimate_memory(run.config, work[run.id].what == "train").budget, memory_key(run.config))
+        for run in runs
+    }
+
+
 class LocalExecutor(Executor):
     """Runs on this host's device slots (settings: config/executors.py's LocalConfig)."""
 
@@ -128,14 +173,50 @@ class LocalExecutor(Executor):
     def slots(self) -> list[Slot]:
         """The device slots runs are placed in."""
         s = self.settings
-        return device_slots(s.gpus, s.gpus_per_run, s.max_parallel)
+        return device_slots(s.gpus, s.gpus_per_run, s.max_parallel, memory_gb=s.gpu_memory_gb)
+
+    def packer(self) -> Packer:
+        """The placement of runs on this host's slots, checked: packing needs each GPU's memory."""
+        slots, per_gpu = self.slots(), self.settings.runs_per_gpu
+        packer = Packer(slots, per_gpu)
+        unknown = [slot.name for slot in slots if packer.packing and slot.memory is None]
+        if unknown:
+            raise ConfigError(
+                f"--runs-per-gpu {per_gpu}: the memory of {', '.join(unknown)} is unknown (no nvidia-smi); "
+                "set executor.gpu_memory_gb"
+            )
+        return packer
 
     def where(self) -> str:
-        slots = self.slots()
-        return f"{len(slots)} slot(s) ({', '.join(slot.name for slot in slots)})"
+        packer = self.packer()
+        slots = [d.slot for d in packer.devices]
+        text = f"{len(slots)} slot(s) ({', '.join(slot.name for slot in slots)})"
+        if packer.packing:
+            text += f", up to {packer.per_device} runs a GPU by memory"
+        elif self.settings.runs_per_gpu > 1:
+            text += " (--runs-per-gpu applies to GPUs only)"
+        return text
+
+    def layout(self, queue: list[PlannedRun]) -> list[str]:
+        """Lines that say where the first runs of `queue` would go when packing (else none)."""
+        packer = self.packer()
+        if not packer.packing:
+            return []
+        needs = run_needs(queue)
+        lines = []
+        for device, placed in zip(packer.devices, packer.layout(needs).values(), strict=True):
+            used = sum(needs[rid].budget for rid in placed) / 1e9
+            memory = (device.slot.memory or 0) / 1e9
+            lines.append(
+                f"{device.slot.name}: {len(placed)} run(s), {used:.1f} of {memory:.0f} GB: {' '.join(placed)}"
+            )
+        waiting = len(queue) - sum(len(p) for p in packer.layout(needs).values())
+        return lines + ([f"{waiting} run(s) wait for room"] if waiting else [])
 
     def run(self, plan: Plan, queue: list[PlannedRun], report: Report, tick: Callable[[], None]) -> bool:
-        runner = Runner(plan, self.slots(), self.settings, report)
+        packer = self.packer()
+        needs = run_needs(queue) if packer.packing else {}
+        runner = Runner(plan, [d.slot for d in packer.devices], self.settings, report, needs)
         presses = {"n": 0}
 
         def on_sigint(signum: int, frame: Any) -> None:

@@ -13,6 +13,7 @@ import contextlib
 import multiprocessing
 import os
 import signal
+import socket
 import subprocess
 import sys
 import time
@@ -51,6 +52,13 @@ def _child(run_id: str, sweep: str | None, env: dict[str, str], log_path: str) -
     from mixft.runner.execute.entry import main
 
     sys.exit(main(entry_args(run_id, sweep)))
+
+
+def free_port() -> int:
+    """A TCP port no process listens on now (the OS picks it)."""
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return int(sock.getsockname()[1])
 
 
 @dataclass
@@ -105,7 +113,8 @@ class LocalLauncher:
     def _accelerate(
         run_id: str, sweep: str | None, slot: Slot, log_path: Path, deepspeed: bool
     ) -> subprocess.Popen:
-        cmd = launch_command(run_id, sweep, max(1, slot.gpus), deepspeed)
+        # a port of its own: runs packed on one GPU would otherwise all take accelerate's 29500
+        cmd = launch_command(run_id, sweep, max(1, slot.gpus), deepspeed, port=free_port())
         with log_path.open("ab") as log:
             return subprocess.Popen(
                 cmd, env={**os.environ, **slot.env}, stdout=log, stderr=log, start_new_session=True

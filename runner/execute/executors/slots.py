@@ -19,6 +19,8 @@ class Slot:
     # environment a run in this slot gets (CUDA_VISIBLE_DEVICES, thread counts)
     env: dict[str, str] = field(default_factory=dict)
     gpus: int = 0
+    # bytes of memory of each of its GPUs (the least of them); None: unknown, or a CPU slot
+    memory: float | None = None
 
 
 def parse_gpu_list(text: str) -> list[int]:
@@ -50,8 +52,26 @@ def visible_gpus() -> list[int]:
     return [i for i, line in enumerate(out.splitlines()) if line.startswith("GPU ")]
 
 
+def gpu_memory() -> dict[int, float]:
+    """Bytes of memory of each GPU nvidia-smi lists, by id (empty without nvidia-smi)."""
+    if shutil.which("nvidia-smi") is None:
+        return {}
+    query = ["nvidia-smi", "--query-gpu=index,memory.total", "--format=csv,noheader,nounits"]
+    out = subprocess.run(query, capture_output=True, text=True, check=False).stdout
+    sizes = {}
+    for line in out.splitlines():
+        index, _, mib = line.partition(",")
+        if index.strip().isdigit() and mib.strip().isdigit():
+            sizes[int(index)] = int(mib) * 2**20
+    return sizes
+
+
 def device_slots(
-    gpus: str, gpus_per_run: int, max_parallel: int | None, cores: int | None = None
+    gpus: str,
+    gpus_per_run: int,
+    max_parallel: int | None,
+    cores: int | None = None,
+    memory_gb: float | None = None,
 ) -> list[Slot]:
     """The slots runs are placed in.
 
@@ -60,6 +80,8 @@ def device_slots(
         gpus_per_run: GPUs each run gets (K > 1 runs launch through accelerate).
         max_parallel: Most runs at once; None: one per slot (CPU: one per core, at most 4).
         cores: CPU cores to split between CPU workers (default: this host's).
+        memory_gb: Memory of each GPU in GB; None: what nvidia-smi says (ids as CUDA numbers them
+            when CUDA_VISIBLE_DEVICES is unset).
     """
     ids = visible_gpus() if gpus == "all" else [] if gpus == "none" else parse_gpu_list(gpus)
     if ids:
@@ -67,8 +89,21 @@ def device_slots(
             raise ConfigError(f"--gpus-per-run {gpus_per_run} but only {len(ids)} GPUs: {ids}")
         groups = [ids[i : i + gpus_per_run] for i in range(0, len(ids) - gpus_per_run + 1, gpus_per_run)]
         groups = groups[: max_parallel or len(groups)]
+        sizes = {} if memory_gb is not None else gpu_memory()
+
+        def memory(group: list[int]) -> float | None:
+            if memory_gb is not None:
+                return memory_gb * 1e9
+            known = [sizes[i] for i in group if i in sizes]
+            return min(known) if len(known) == len(group) else None
+
         return [
-            Slot(f"gpu{','.join(map(str, g))}", {"CUDA_VISIBLE_DEVICES": ",".join(map(str, g))}, len(g))
+            Slot(
+                f"gpu{','.join(map(str, g))}",
+                {"CUDA_VISIBLE_DEVICES": ",".join(map(str, g))},
+                len(g),
+                memory(g),
+            )
             for g in groups
         ]
     cores = cores or os.cpu_count() or 1

@@ -1,0 +1,83 @@
+"""The memory estimate behind packing (plan/memory.py) and where it shows: `mixft plan`, `--dry-run`."""
+
+from __future__ import annotations
+
+import pytest
+
+from mixft.runner.config.load import load_config
+from mixft.runner.config.run import resolve
+from mixft.runner.plan.memory import (
+    CUDA_CONTEXT,
+    LORA_SHARE_PER_RANK,
+    estimate_memory,
+    memory_key,
+    model_shape,
+)
+from tests.unit.helpers import invoke, plan_json
+
+EIGHT_B = ["model=llama31_8b", "mixture.tasks=[fpb]", "training=lora"]
+
+
+def estimate(*overrides: str, trains: bool = True):
+    return estimate_memory(resolve(load_config([*EIGHT_B, *overrides])), trains)
+
+
+def test_llama_8b_parts_follow_the_documented_formula():
+    cfg = resolve(load_config([*EIGHT_B, "training.packing=false", "training.gradient_checkpointing=false"]))
+    shape = model_shape(cfg)
+    assert (shape.hidden, shape.layers, shape.intermediate, shape.vocab) == (4096, 32, 14336, 128256)
+    m = estimate_memory(cfg)
+    n = cfg.model.num_parameters
+    assert m.weights == n * 2  # bf16 weights
+    assert m.trainable == pytest.approx(n * LORA_SHARE_PER_RANK * 8 * 16)  # fp32 adapter, AdamW
+    tokens = 8 * 2 * 70  # batch x twice fpb's typical row
+    assert m.activations == tokens * 2 * (8 * 4096 + 4 * 14336) * 32
+    assert m.logits == tokens * 128256 * 12
+    assert m.budget == pytest.approx(m.peak * 1.1 + CUDA_CONTEXT)
+
+
+def test_each_setting_moves_the_estimate_the_way_it_should():
+    lora, full, qlora = estimate(), estimate("training.method=full"), estimate("training.method=qlora")
+    assert qlora.weights < lora.weights / 2.5 and lora.trainable < full.trainable / 50
+    assert estimate("training.method=full", "training.deepspeed=zero2_offload").trainable == full.weights
+    assert estimate("training.method=full", "training.optim=adamw_8bit").trainable < full.trainable
+    checkpointed = estimate("training.gradient_checkpointing=true", "training.packing=true")
+    plain = estimate("training.gradient_checkpointing=false", "training.packing=true")
+    assert checkpointed.activations < plain.activations / 10
+    assert estimate("training.per_device_train_batch_size=4").logits == pytest.approx(
+        estimate("training.per_device_train_batch_size=8").logits / 2
+    )
+    evaluates = estimate(trains=False)
+    assert evaluates.trainable == 0 and evaluates.weights == lora.weights and evaluates.peak < lora.peak
+
+
+def test_a_model_of_unknown_shape_is_sized_from_its_parameter_count():
+    cfg = resolve(load_config(EIGHT_B))
+    cfg.model.shape.hidden_size = cfg.model.shape.num_hidden_layers = None
+    shape = model_shape(cfg)
+    assert 3500 < shape.hidden < 5000 and 25 < shape.layers < 40  # Llama-3-8B: 4096 x 32
+
+
+def test_runs_of_one_shape_share_a_key():
+    a = resolve(load_config([*EIGHT_B, "seed=1"]))
+    b = resolve(load_config([*EIGHT_B, "seed=2"]))
+    c = resolve(load_config([*EIGHT_B, "training.per_device_train_batch_size=2"]))
+    assert memory_key(a) == memory_key(b) != memory_key(c)
+
+
+def test_plan_shows_each_runs_memory_and_what_one_gpu_holds():
+    rows = plan_json("smoke", "--gpu", "H200")
+    assert all(row["memory_gb"] > 0.75 for row in rows)
+    out = invoke("plan", "smoke", "--gpu", "H200", "executor.runs_per_gpu=4").output
+    assert "runs one H200 (141 GB) holds at runs_per_gpu 4: tiny eval" in out and "tiny full" in out
+
+
+def test_a_dry_run_shows_the_packing_it_would_use():
+    result = invoke(
+        "sweep", "smoke", "--gpus", "0,1", "--runs-per-gpu", "2", "executor.gpu_memory_gb=80", "--dry-run"
+    )
+    assert result.exit_code == 0, result.output
+    assert "up to 2 runs a GPU by memory" in result.output
+    lines = [line.strip() for line in result.output.splitlines() if line.strip().startswith("gpu")]
+    assert [line.split(":")[0] for line in lines] == ["gpu0", "gpu1"] and all("2 run(s)" in x for x in lines)
+    assert "2 run(s) wait for room" in result.output
