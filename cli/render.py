@@ -14,6 +14,8 @@ from typing import TYPE_CHECKING, Any
 
 import typer
 
+from mixft.cli import costs
+
 if TYPE_CHECKING:
     from mixft.runner.config.schema import Config
     from mixft.runner.plan.cost import PlanCost
@@ -88,62 +90,6 @@ def totals(plan: Plan) -> str:
     )
 
 
-def cost_totals(cost: PlanCost) -> str:
-    """One line: total tokens, FLOPs and GPU-hours, the GPU and utilisation assumed, what was measured."""
-    t, hw = cost.totals(), cost.hardware
-    line = (
-        f"cost: {_count(t['tokens'])} training tokens; {_flops(t['train_flops'])} training + "
-        f"{_flops(t['eval_flops'])} evaluation; {_hours(t['gpu_hours'])} GPU-hours on {hw.gpu} "
-        f"({hw.peak_tflops:g} TFLOP/s dense bf16 peak) at {hw.mfu:.0%} MFU; training tokens "
-        f"measured (cache) for {t['measured']} of {t['trained']} trained runs, estimated for the rest; "
-        f"kept weights {t['disk_bytes'] / 1e9:.3g} GB (training.keep)"
-    )
-    errors = t["errors"]
-    return line + (f"; {len(errors)} runs have no figures: {errors[0]}" if errors else "")
-
-
-def packing_line(plan: Plan, cost: PlanCost) -> str:
-    """One line: how many runs of each model and method one GPU of the plan's hardware holds by memory
-    (plan/memory.py), within the executor's runs_per_gpu."""
-    from mixft.runner.plan.memory import USABLE
-
-    hw, per_gpu = cost.hardware, getattr(plan.executor(), "runs_per_gpu", 1)
-    if hw.memory_gb is None:
-        return f"memory: {hw.gpu}'s is unknown; each run's estimate is its memory_gb (--format json)"
-    groups: dict[str, list[float]] = {}
-    for run in plan.runs:
-        label = f"{run.config.model.name} {'eval' if run.role == 'base' else run.config.training.method}"
-        groups.setdefault(label, []).append(cost.runs[run.id].memory_bytes)
-    parts = []
-    for label, sizes in groups.items():
-        fits = min(per_gpu, int(hw.memory_gb * 1e9 * USABLE // max(sizes)))
-        parts.append(f"{label} {max(sizes) / 1e9:.3g} GB: {fits or 'does not fit'}")
-    return (
-        f"memory per run, and runs one {hw.gpu} ({hw.memory_gb:g} GB) holds at runs_per_gpu {per_gpu}: "
-        + "; ".join(parts)
-    )
-
-
-def _scaled(value: float, units: tuple[tuple[str, float], ...]) -> str:
-    name, size = next(((n, s) for n, s in reversed(units) if value >= s), units[0])
-    return f"{value / size:.3g}{name}" if value / size < 100 else f"{value / size:,.0f}{name}"
-
-
-def _count(n: float) -> str:
-    return _scaled(n, (("", 1), ("k", 1e3), ("M", 1e6), ("B", 1e9), ("T", 1e12)))
-
-
-def _flops(flops: float) -> str:
-    units = ((" GFLOPs", 1e9), (" TFLOPs", 1e12), (" PFLOPs", 1e15), (" EFLOPs", 1e18), (" ZFLOPs", 1e21))
-    return _scaled(flops, units)
-
-
-def _hours(hours: float) -> str:
-    if hours >= 100:
-        return f"{hours:,.0f}"
-    return f"{hours:.3g}" if hours >= 0.01 or hours == 0 else "<0.01"
-
-
 # Terminal columns below which the per-run cost columns would squeeze the task lists unreadable.
 WIDE = 120
 
@@ -174,15 +120,18 @@ def plan_table(plan: Plan, cost: PlanCost | None = None) -> None:
         if per_run and cost is not None:
             run = cost.runs[row["id"]]
             estimated = "~" * (run.tokens_source != "cache")
-            cells += ["-" if row["role"] == "base" else estimated + _count(run.tokens), _hours(run.gpu_hours)]
+            cells += [
+                "-" if row["role"] == "base" else estimated + costs.count(run.tokens),
+                costs.hours(run.gpu_hours),
+            ]
             cells.append(f"{run.memory_bytes / 1e9:.3g}")
         table.add_row(*cells)
     console.print(table)
     console.print(totals(plan))
     console.print(work_totals(rows))
     if cost is not None:
-        console.print(cost_totals(cost))
-        console.print(packing_line(plan, cost))
+        console.print(costs.cost_totals(cost))
+        console.print(costs.packing_line(plan, cost))
 
 
 def plan_json(plan: Plan, cost: PlanCost | None = None) -> None:

@@ -21,7 +21,7 @@ def sweep(
     executor: Annotated[
         str | None,
         typer.Option(
-            help="local (this host) or slurm (a job array); the same as the override executor=NAME (default: the config's, local)"
+            help="local (this host), slurm (a job array) or ray (a Ray cluster); the same as the override executor=NAME (default: the config's, local)"
         ),
     ] = None,
     gpus: Annotated[
@@ -82,7 +82,7 @@ def evaluate(
         list[str] | None, typer.Argument(help="Overrides, as for `mixft plan` (eval.*, eval.tasks=[...]).")
     ] = None,
     executor: Annotated[
-        str | None, typer.Option(help="local or slurm, as for `mixft sweep` (default: the config's)")
+        str | None, typer.Option(help="local, slurm or ray, as for `mixft sweep` (default: the config's)")
     ] = None,
     gpus: Annotated[str | None, typer.Option(help="GPUs to use, as for `mixft sweep`")] = None,
     only: Annotated[str | None, typer.Option(help="Only runs matching FIELD=VALUE[,...].")] = None,

@@ -1,6 +1,6 @@
 """Executor settings: one dataclass per executor, typed by `executor.name` at composition.
 
-run: mixft config show executor=slurm    |    mixft sweep smoke executor.max_parallel=2
+run: mixft config show executor=ray    |    mixft sweep smoke executor.max_parallel=2
 
 `executor.name` says which executor runs a sweep's runs (`--executor NAME` on `mixft sweep` is the
 same as the override `executor=NAME`); the conf/executor/<option>.yaml options are presets of these
@@ -11,6 +11,7 @@ executor is left out of run ids, so moving a sweep to another executor retrains 
 from __future__ import annotations
 
 from dataclasses import dataclass, field, fields
+from typing import Any
 
 from omegaconf import MISSING
 
@@ -64,8 +65,30 @@ class SlurmConfig(ExecutorConfig):
     setup: list[str] = field(default_factory=list)
 
 
+@dataclass
+class RayConfig(ExecutorConfig):
+    """A Ray cluster: one Ray task per run (`pip install 'mixft[ray]'`)."""
+
+    name: str = "ray"
+    # the cluster: host:port or ray://host:10001; null: $RAY_ADDRESS, else the one `ray start` runs
+    # on this host; "local": start a cluster on this host for this sweep only
+    address: str | None = None
+    # CPUs each run's task holds (and its threads when it has no GPU)
+    cpus_per_run: float = 1.0
+    # runs that share one GPU (each task holds 1/N of it); with gpus_per_run 1 only
+    runs_per_gpu: int = 1
+    # Ray's re-runs of a task whose worker or node died (its max_retries); each resumes the run
+    node_retries: int = 3
+    # Ray's runtime environment of the run tasks (env_vars, working_dir, pip, ...)
+    runtime_env: dict[str, Any] = field(default_factory=dict)
+
+
 # name -> its settings; runner/execute/executors/ holds the implementation of each
-EXECUTOR_CONFIGS: dict[str, type[ExecutorConfig]] = {"local": LocalConfig, "slurm": SlurmConfig}
+EXECUTOR_CONFIGS: dict[str, type[ExecutorConfig]] = {
+    "local": LocalConfig,
+    "slurm": SlurmConfig,
+    "ray": RayConfig,
+}
 
 
 def executor_config(name: str) -> type[ExecutorConfig]:

@@ -16,6 +16,7 @@ from typing import Any
 
 from mixft.runner.config.run import eval_tasks, kept_weights, role_of
 from mixft.runner.config.schema import Config
+from mixft.runner.plan.hardware import mfu
 from mixft.runner.store import rundir
 from mixft.runner.store.status import read_status, set_state
 
@@ -61,9 +62,21 @@ def _train(cfg: Config, tokenizer: Any, training: Path, report_to: str) -> tuple
         trained = train(cfg, built.rows, tokenizer, training, report_to)
         metrics |= {**trained.metrics, "train/resumed_from_step": float(trained.resumed_from_step)}
         metrics["time/train_s"] = time.perf_counter() - clock - metrics["time/data_s"]
+        metrics |= utilisation(cfg, metrics)
         rundir.write_metrics(training, metrics)
         set_state(training, "done")
         return trained.model, metrics
+
+
+def utilisation(cfg: Config, metrics: dict[str, float]) -> dict[str, float]:
+    """`train/mfu` of a training on a GPU plan/hardware.py knows (nothing on CPU)."""
+    import torch
+
+    if not torch.cuda.is_available() or "train/tokens_per_s" not in metrics:
+        return {}
+    device = torch.cuda.get_device_name(0)
+    value = mfu(cfg.model.num_parameters, metrics["train/tokens_per_s"], cfg.training.method, device)
+    return {} if value is None else {"train/mfu": value}
 
 
 def _kept(cfg: Config, training: Path) -> tuple[Any, dict[str, float]]:

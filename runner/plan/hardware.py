@@ -118,3 +118,12 @@ def gpu_named(device: str) -> str | None:
     words = name.replace("-SXM", " ").split()
     known = [key for key in GPU_PEAK_TFLOPS if key in words or name.startswith(key + "-")]
     return max(known, key=len, default=None)
+
+
+def mfu(parameters: int, tokens_per_s: float, method: str, device: str) -> float | None:
+    """Model FLOPs utilisation of a training on a GPU CUDA names `device`: its model FLOPs per second
+    (train_flops) over the GPU's dense peak; None for a GPU the table does not know."""
+    known = gpu_named(device)
+    if known is None or tokens_per_s <= 0:
+        return None
+    return train_flops(parameters, tokens_per_s, method) / (GPU_PEAK_TFLOPS[known] * 1e12)

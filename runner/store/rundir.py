@@ -15,6 +15,7 @@ A training (runs/<training id>/) holds what made the weights; each evaluation of
     evaluation metrics.json   training and eval metrics   predictions/    one jsonl per eval task
               suites/<suite>/ settings.json and one jsonl per lm-eval task, a line per document
               wandb/          W&B files                   slurm.json      the SLURM job that runs it
+              ray.json        the Ray task that runs it (task id, node, state)
 
 The untrained base model is a training of kind "base" with nothing in it but its records.
 This module owns every name above: other code asks it for a path or calls its readers and writers.
@@ -45,6 +46,7 @@ CONFIG, OVERRIDES, META, STATUS = "config.yaml", "overrides.yaml", "run.json", "
 MANIFEST, METRICS, PROGRESS, SLURM = "manifest.json", "metrics.json", "progress.json", "slurm.json"
 TRAIN_LOG, RUN_LOG, PREDICTIONS = "train.log", "run.log", "predictions"
 CHECKPOINTS, MODEL, WANDB, ENGINE = "checkpoints", "model", "wandb", "engine.json"
+RAY = "ray.json"
 
 
 def write_run_files(
@@ -245,6 +247,16 @@ def read_slurm_job(folder: Path) -> str | None:
     """The SLURM job id this run was submitted as, if any."""
     record = read_json(folder / SLURM)
     return str(record["job_id"]) if record and "job_id" in record else None
+
+
+def write_ray_task(folder: Path, **entries: Any) -> None:
+    """What is known of the Ray task that runs this run (task id, node, state), merged into ray.json."""
+    write_json(folder / RAY, {**(read_json(folder / RAY) or {}), **entries, "updated": time.time()})
+
+
+def read_ray_task(folder: Path) -> dict[str, Any] | None:
+    """The Ray task record of this run, if it was submitted to Ray."""
+    return read_json(folder / RAY)
 
 
 def checkpoints_dir(folder: Path) -> Path:

@@ -119,6 +119,18 @@ REWRITES: dict[str, Rewrite] = {
     'executor.timeout_min=240 executor.setup=["module load cuda/12.4","source ~/mixft/.venv/bin/activate"]': (
         Rewrite("needs a SLURM cluster (`make test-slurm` tests that path)", ("--dry-run",))
     ),
+    # Ray: a cluster on this host for the (shortened) smoke sweep; other clusters are planned only
+    "mixft sweep smoke --executor ray executor.address=local": Rewrite(
+        "the full smoke sweep takes minutes on 2 cores; the Ray cluster it starts runs it", SMALL
+    ),
+    "mixft sweep cocktail_paper --executor ray executor.address=head-node:6379 executor.runs_per_gpu=2": (
+        Rewrite("needs a Ray cluster with GPUs (`make test-ray` tests that path on CPUs)", ("--dry-run",))
+    ),
+    "mixft sweep cocktail_paper --executor my_ray": Rewrite(
+        "needs a Ray cluster with GPUs (`make test-ray` tests that path on CPUs)",
+        ("--dry-run",),
+        output="to run on Ray cluster ray://head-node:10001",
+    ),
     # status and compare of those sweeps: the store has no runs of them
     "mixft status cocktail_paper_lora": Rewrite(NOT_HERE, exit_code=2, output="has not run in this store"),
     "mixft status cocktail_paper": Rewrite(NOT_HERE, exit_code=2, output="has not run in this store"),

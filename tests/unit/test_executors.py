@@ -81,7 +81,7 @@ def test_an_option_the_executor_lacks_is_one_line():
         "--gpus is not a setting of executor slurm",
         "partition",
     )
-    assert_usage_error(invoke("sweep", "smoke", "--executor", "ray", "--dry-run"), "unknown executor 'ray'")
+    assert_usage_error(invoke("sweep", "smoke", "--executor", "dask", "--dry-run"), "unknown executor 'dask'")
 
 
 def test_only_matching_no_run_is_one_line():

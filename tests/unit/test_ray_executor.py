@@ -1,0 +1,93 @@
+"""The Ray executor's settings, resources and run commands, without a cluster (tests/ray starts one)."""
+
+from __future__ import annotations
+
+import os
+import sys
+
+import pytest
+
+from mixft.runner.config.executors import RayConfig
+from mixft.runner.config.load import load_config
+from mixft.runner.errors import ConfigError
+from mixft.runner.execute.executors import executor_for
+from mixft.runner.execute.executors.ray import RayExecutor, check_settings, cluster_address, task_gpus
+from mixft.runner.execute.executors.ray_task import TaskSpec, command, passed_env, run_env, with_parent
+from mixft.runner.execute.launch import ENTRY
+from tests.unit.helpers import assert_usage_error, invoke
+
+
+def test_the_ray_preset_composes_to_its_settings():
+    settings = load_config(["executor=ray", "executor.runs_per_gpu=2"]).executor
+    assert isinstance(settings, RayConfig) and settings.runs_per_gpu == 2 and settings.runtime_env == {}
+    assert isinstance(executor_for(settings), RayExecutor)
+    result = invoke("sweep", "smoke", "--executor", "ray", "executor.address=local", "--dry-run")
+    assert result.exit_code == 0, result.output
+    assert "6 to run on Ray cluster local (1 CPU, 1 GPU per run)" in result.stdout
+
+
+def test_without_ray_installed_asking_for_it_is_one_line(monkeypatch):
+    monkeypatch.setitem(sys.modules, "ray", None)  # `import ray` raises ImportError
+    assert_usage_error(
+        invoke("sweep", "smoke", "--executor", "ray", "--dry-run"), "executor ray needs Ray", "mixft[ray]"
+    )
+
+
+@pytest.mark.parametrize(
+    ("override", "message"),
+    [
+        ("executor.cpus_per_run=0", "executor.cpus_per_run must be positive"),
+        ("executor.runs_per_gpu=0", "executor.runs_per_gpu must be"),
+        ("executor.node_retries=-1", "executor.node_retries must be 0 or more"),
+    ],
+)
+def test_bad_settings_are_one_line(override, message):
+    assert_usage_error(invoke("sweep", "smoke", "--executor", "ray", override, "--dry-run"), message)
+
+
+def test_runs_share_a_gpu_only_one_gpu_each():
+    with pytest.raises(ConfigError, match="runs_per_gpu=2 shares one GPU.*gpus_per_run=1, got 2"):
+        check_settings(RayConfig(gpus_per_run=2, runs_per_gpu=2))
+
+
+def test_the_address_is_the_setting_then_ray_address_then_this_host(monkeypatch):
+    monkeypatch.delenv("RAY_ADDRESS", raising=False)
+    assert cluster_address(RayConfig()) == "auto"
+    monkeypatch.setenv("RAY_ADDRESS", "head:6379")
+    assert cluster_address(RayConfig()) == "head:6379"
+    assert cluster_address(RayConfig(address="local")) == "local"
+
+
+def test_gpus_per_task_fractional_when_shared_and_none_on_a_cpu_host():
+    assert task_gpus(RayConfig(runs_per_gpu=4), 8, local=False) == (0.25, None)
+    assert task_gpus(RayConfig(gpus_per_run=2), 8, local=False) == (2.0, None)
+    assert task_gpus(RayConfig(gpus_per_run=0), 8, local=False) == (0.0, None)
+    gpus, note = task_gpus(RayConfig(), 0, local=True)
+    assert gpus == 0 and "no GPU: runs use CPUs only" in (note or "")
+    gpus, note = task_gpus(RayConfig(), 0, local=False)  # an autoscaler may add GPU nodes: wait
+    assert gpus == 1 and "executor.gpus_per_run=0" in (note or "")
+
+
+def test_a_task_gets_the_drivers_store_and_settings_and_only_its_gpus(monkeypatch):
+    monkeypatch.setenv("MIXFT_CONFIG_PATH", "/proj")
+    monkeypatch.setenv("HF_HUB_OFFLINE", "1")
+    monkeypatch.setenv("UNRELATED_VARIABLE", "x")
+    env = passed_env("/shared/store")
+    assert env["MIXFT_HOME"] == "/shared/store" and env["MIXFT_CONFIG_PATH"] == "/proj"
+    assert env["HF_HUB_OFFLINE"] == "1" and "UNRELATED_VARIABLE" not in env
+    spec = TaskSpec("a-b", "smoke", env, gpus=0, cpus=2)
+    cpu = run_env(spec, [])
+    assert cpu["CUDA_VISIBLE_DEVICES"] == "" and cpu["OMP_NUM_THREADS"] == "2"
+    assert run_env(spec, ["3", "5"])["CUDA_VISIBLE_DEVICES"] == "3,5"
+
+
+def test_a_run_on_several_gpus_launches_accelerate_on_a_port_of_its_own():
+    one = command(TaskSpec("a-b", "smoke"), gpus=1)
+    assert one == [sys.executable, "-m", ENTRY, "a-b", "--sweep", "smoke"]
+    two = command(TaskSpec("a-b", "smoke"), gpus=2)
+    assert "accelerate.commands.launch" in two and two[two.index("--num_processes") + 1] == "2"
+    port = int(two[two.index("--main_process_port") + 1])
+    assert 0 < port < 65536
+    assert "--main_process_port" in command(TaskSpec("a-b", "smoke", deepspeed="zero2"), gpus=1)
+    wrapped = with_parent(one)
+    assert wrapped[3] == str(os.getpid()) and wrapped[4:] == one
