@@ -14,7 +14,7 @@ import typer
 from typer.core import TyperGroup
 from typer.exceptions import TyperException
 
-from mixft.cli import compare, config, data, init, launch, plan, run, status, store, sweep, sync
+from mixft.cli import compare, config, data, init, launch, plan, run, search, status, store, sweep, sync
 from mixft.runner.config.search_path import CONF_GROUPS, pin_search_path, shadowed, shown, use_project
 from mixft.runner.errors import ConfigError
 from mixft.runner.paths import store_root
@@ -67,6 +67,7 @@ app.command("plan")(plan.plan)
 app.command("run")(run.run)
 app.command("sweep")(sweep.sweep)
 app.command("eval")(sweep.evaluate)
+app.command("search")(search.search)
 app.command("status")(status.status)
 app.command("sync")(sync.sync_command)
 app.command("compare")(compare.compare)

@@ -10,6 +10,7 @@ run: MIXFT_HOME=/scratch/$USER/mixft mixft plan smoke --format json    (see each
     models/             models mixft builds itself (the tiny model and its tokenizer)
     compare/<sweep>/    `mixft compare` plots, W&B comparison runs and downloaded files
     slurm/<sweep>/      submitit's logs of SLURM job arrays
+    searches/<name>/    `mixft search` rounds, proposal and Olmix-style ratios.csv / metrics.csv
 """
 
 from __future__ import annotations
@@ -84,3 +85,8 @@ def compare_root() -> Path:
 def slurm_dir(sweep: str) -> Path:
     """Folder of one sweep's submitit logs."""
     return store_root() / "slurm" / sweep
+
+
+def search_dir(name: str) -> Path:
+    """Folder of one search's outputs: search.json, ratios.csv, metrics.csv."""
+    return store_root() / "searches" / name

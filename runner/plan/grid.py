@@ -150,7 +150,9 @@ def _strip(overrides: Iterable[str], *prefixes: str) -> list[str]:
     return [o for o in overrides if not any(key(o) == p or key(o).startswith(p + ".") for p in prefixes)]
 
 
-class _Planner:
+class Planner:
+    """Makes runs from overrides and patches once each, and adds the baselines and base-model rows."""
+
     def __init__(self) -> None:
         self.identify = Identifier()
         self.runs: dict[str, PlannedRun] = {}
@@ -200,6 +202,14 @@ class _Planner:
                     self.made.add((hydra, task, seed))
                     self.add(self.make(hydra, Patch((task,), seed), run.axes, added=True))
 
+    def plan(self, name: str) -> Plan:
+        """The runs made so far as a plan, their sample-suite tasks checked before any run starts."""
+        for run in self.runs.values():
+            cfg = run.config
+            if cfg.data.samples:
+                check_sample_tasks(t for t in used_tasks(cfg) if from_samples(cfg.task[t], cfg.data))
+        return Plan(name, sorted(self.runs.values(), key=_order))
+
     def add_base_models(self) -> None:
         scored: dict[tuple[str, ...], set[str]] = {}
         for run in self.runs.values():
@@ -219,6 +229,10 @@ def expand(spec: SweepSpec, overrides: Sequence[str] = ()) -> Plan:
     Returns:
         The plan: grid runs that pass the filters, then the baselines and base-model rows added.
     """
+    if spec.search is not None:
+        raise ConfigError(
+            f"'{spec.name}' is a search (its `search:` section): run it with `mixft search {spec.name}`"
+        )
     base, axes, seeds = sweep_axes(spec, overrides)
     check_filters(spec.include + spec.exclude, axes)
     task_sets: list[tuple[str, ...] | None] = [None]
@@ -227,7 +241,7 @@ def expand(spec: SweepSpec, overrides: Sequence[str] = ()) -> Plan:
     count = math.prod(len(values) for values in axes.values()) * len(task_sets) * len(seeds)
     if count > sweepfile.MAX_RUNS:
         raise too_many(f"sweep '{spec.name}' ({' x '.join(_factors(axes, task_sets, seeds))})", count)
-    planner = _Planner()
+    planner = Planner()
     for combo in itertools.product(*axes.values()):
         chosen = dict(zip(axes, (c.split("=", 1)[1] for c in combo), strict=False))
         for tasks, seed in itertools.product(task_sets, seeds):
@@ -247,11 +261,7 @@ def expand(spec: SweepSpec, overrides: Sequence[str] = ()) -> Plan:
         planner.add_baselines()
     if spec.base_model:
         planner.add_base_models()
-    for run in planner.runs.values():
-        cfg = run.config
-        if cfg.data.samples:  # before any run starts, not in each run's process
-            check_sample_tasks(t for t in used_tasks(cfg) if from_samples(cfg.task[t], cfg.data))
-    return Plan(spec.name, sorted(planner.runs.values(), key=_order))
+    return planner.plan(spec.name)
 
 
 def _factors(axes: dict[str, list[str]], task_sets: list[Any], seeds: list[int]) -> list[str]:

@@ -17,6 +17,7 @@ from mixft.runner.config.types import check_types
 from mixft.runner.config.yamlio import bad_field, key_line, load_yaml
 from mixft.runner.errors import ConfigError, did_you_mean, unknown
 from mixft.runner.paths import store_root
+from mixft.runner.plan.search_spec import SearchSettings
 from mixft.runner.store.sweeps import recorded_ids
 
 # Runs one sweep may plan (before filters): planning takes ~0.3 ms a run, so this is half a minute;
@@ -55,6 +56,8 @@ class SweepSpec:
     baselines: bool = True
     # evaluate the untuned model once per model, as a reference row
     base_model: bool = True
+    # a search (plan/search_spec.py): `mixft search` looks for the best mixture of mixtures.tasks
+    search: SearchSettings | None = None
 
 
 def find_sweep(name_or_path: str) -> Path:

@@ -61,6 +61,9 @@ class Rewrite:
 NOT_HERE = "the page's sweep of it ran as a dry run above, which records nothing in the store"
 NO_WANDB = "reads W&B online; there are no W&B credentials in tests"
 REWRITES: dict[str, Rewrite] = {
+    "mixft search search_smoke --budget 6": Rewrite(
+        "the full search trains 13 runs; here 2 candidates of 2 steps each", ("--budget", "2", *SMALL)
+    ),
     # the smoke sweep, and the commands that name its runs: tiny settings
     "mixft sweep smoke": Rewrite("the full smoke sweep takes minutes on 2 cores", SMALL),
     "mixft sweep smoke tracker=wandb tracker.project=mixft-smoke": Rewrite(

@@ -30,3 +30,11 @@ def assert_usage_error(result: Any, *fragments: str) -> None:
     assert "Traceback" not in result.output
     for fragment in fragments:
         assert fragment in lines[0], lines[0]
+
+
+def grid_sweeps() -> list[str]:
+    """The packaged sweeps that expand to a grid (`mixft plan`): every one but the searches."""
+    from mixft.runner.config.search_path import packaged_sweeps
+    from mixft.runner.plan.sweepfile import load_sweep
+
+    return [name for name in packaged_sweeps() if load_sweep(name).search is None]

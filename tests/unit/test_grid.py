@@ -9,12 +9,11 @@ import pytest
 
 from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve
-from mixft.runner.config.search_path import packaged_sweeps
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan.grid import expand
 from mixft.runner.plan.ids import ids_of
 from mixft.runner.plan.sweepfile import MixtureGrid, SweepSpec, load_sweep
-from tests.unit.helpers import assert_usage_error, invoke, plan_json
+from tests.unit.helpers import assert_usage_error, grid_sweeps, invoke, plan_json
 
 
 def spec(**fields) -> SweepSpec:
@@ -45,7 +44,7 @@ def test_smoke_plans_baselines_mixtures_and_a_base_row():
     assert {r.config.regularizer.name for r in plan.runs if r.role == "mixture"} == {"none", "general"}
 
 
-@pytest.mark.parametrize("name", packaged_sweeps())
+@pytest.mark.parametrize("name", grid_sweeps())
 def test_every_planned_run_rebuilds_from_its_overrides(name):
     plan = expand(load_sweep(name))
     sample = random.Random(0).sample(plan.runs, min(12, len(plan.runs)))

@@ -58,6 +58,7 @@ def test_runner_is_folders_and_a_few_shared_leaves():
         "tracking",
         "data",
         "compare",
+        "search",
     }
     assert folders == stages
 

@@ -35,7 +35,6 @@ from mixft.runner.config import eval_schema, schema
 from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve
 from mixft.runner.config.schema import Config
-from mixft.runner.config.search_path import packaged_sweeps
 from mixft.runner.data.fingerprint import data_ids
 from mixft.runner.plan.grid import PlannedRun, expand
 from mixft.runner.plan.ids import Identifier, ids_of
@@ -47,6 +46,7 @@ from mixft.runner.store.identity import (
     split_id,
     training_identity,
 )
+from tests.unit.helpers import grid_sweeps
 
 DEFAULTS = Path(__file__).parent / "snapshots" / "identity-defaults.json"
 UPDATE = "MIXFT_UPDATE_SNAPSHOTS"
@@ -74,7 +74,7 @@ def ids(*overrides: str) -> tuple[str, str]:
 @functools.cache
 def planned() -> tuple[PlannedRun, ...]:
     """Every run of every packaged sweep."""
-    return tuple(run for name in packaged_sweeps() for run in expand(load_sweep(name)).runs)
+    return tuple(run for name in grid_sweeps() for run in expand(load_sweep(name)).runs)
 
 
 @functools.cache

@@ -23,9 +23,9 @@ from pathlib import Path
 
 import pytest
 
-from mixft.runner.config.search_path import packaged_sweeps
 from mixft.runner.plan.grid import PlannedRun, expand
 from mixft.runner.plan.sweepfile import load_sweep
+from tests.unit.helpers import grid_sweeps
 
 SNAPSHOT = json.loads(
     gzip.decompress((Path(__file__).parent / "snapshots" / "plans-before-layout.json.gz").read_bytes())
@@ -61,7 +61,7 @@ def overrides_before_suites(run: PlannedRun) -> tuple[str, ...]:
 
 
 def test_the_snapshot_covers_every_packaged_sweep():
-    assert set(SNAPSHOT) == set(packaged_sweeps())
+    assert set(SNAPSHOT) == set(grid_sweeps())
 
 
 @pytest.mark.parametrize("name", sorted(SNAPSHOT))

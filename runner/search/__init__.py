@@ -1,0 +1,1 @@
+"""mixft search: a budgeted search for the best mixture, through the sweep machinery (cli/search.py)."""

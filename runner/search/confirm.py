@@ -1,0 +1,71 @@
+"""The confirmation: the predicted best trained again at a fresh seed, against that seed's baselines,
+with compare's paired bootstrap per target.
+
+run: mixft search search_smoke    (the last block: "confirmation at seed 1")
+
+The search picked its mixture because it scored (or was predicted to score) highest: that choice
+makes its own scores optimistic, as with best-of-N. The confirmation run is trained at a seed the
+search never used, so its deltas are an unbiased check of the pick.
+"""
+
+from __future__ import annotations
+
+import statistics
+from dataclasses import dataclass, field
+from typing import Any
+
+from mixft.runner.compare.measure import measure
+from mixft.runner.compare.results import from_store
+from mixft.runner.plan.candidates import Mixture, run_of
+from mixft.runner.plan.grid import Plan
+from mixft.runner.plan.search_spec import SearchSettings
+
+
+@dataclass
+class Confirmation:
+    mixture: Mixture
+    seed: int
+    run_id: str
+    # target -> delta, interval (low, high) or None, n_examples, metric
+    targets: dict[str, dict[str, Any]] = field(default_factory=dict)
+
+    @property
+    def objective(self) -> float | None:
+        """The confirmation's mean delta over the targets (or the objective target's delta)."""
+        deltas = [row["delta"] for row in self.targets.values()]
+        return statistics.fmean(deltas) if deltas else None
+
+    def row(self) -> dict[str, Any]:
+        """JSON-ready."""
+        return {
+            "mixture": self.mixture.label(),
+            "seed": self.seed,
+            "run_id": self.run_id,
+            "mean_delta": self.objective,
+            "targets": self.targets,
+        }
+
+
+def confirm(
+    plan: Plan, mixture: Mixture, seed: int, targets: list[str], settings: SearchSettings
+) -> Confirmation:
+    """Compare the confirmation run of `mixture` at `seed` with each target's baseline at that seed."""
+    rid = run_of(plan, mixture, seed).id
+    result = Confirmation(mixture, seed, rid)
+    run = from_store(rid)
+    chosen = targets if settings.objective == "mean_delta" else [settings.objective]
+    for task in chosen:
+        reference = from_store(run_of(plan, Mixture((task,)), seed).id)
+        if run is None or reference is None or task not in run.scored:
+            continue
+        measured = measure(task, run.scored[task], settings.metric, [run], [reference])
+        if measured is None:
+            continue
+        interval = measured.interval
+        result.targets[task] = {
+            "metric": measured.metric,
+            "delta": measured.delta,
+            "interval": [interval.low, interval.high] if interval else None,
+            "n_examples": measured.n_examples,
+        }
+    return result
