@@ -12,7 +12,7 @@ from typing import TYPE_CHECKING, Annotated
 import typer
 
 if TYPE_CHECKING:
-    from mixft.runner.search.loop import SearchState
+    from mixft.runner.search.state import SearchState
 
 
 def search(
@@ -22,6 +22,9 @@ def search(
     overrides: Annotated[list[str] | None, typer.Argument(help="Overrides joining the file's base.")] = None,
     budget: Annotated[int | None, typer.Option(help="Candidate trainings (default: search.budget)")] = None,
     batch: Annotated[int | None, typer.Option(help="Candidates per round (default: search.batch)")] = None,
+    halving: Annotated[
+        bool, typer.Option("--halving", help="Successive halving: short trainings choose who trains in full")
+    ] = False,
     confirm: Annotated[
         bool,
         typer.Option(help="Train the predicted best again at a fresh seed and compare it with its baselines"),
@@ -41,7 +44,7 @@ def search(
         raise ConfigError(f"mixft search needs {' and '.join(missing)}: pip install 'mixft[search]'")
     parse_overrides(overrides or [])
     sweep_spec = load_sweep(spec)
-    settings = settings_of(sweep_spec, budget, batch)
+    settings = settings_of(sweep_spec, budget, batch, halving)
     runner = Search(sweep_spec, overrides or [], settings)
 
     def report(event: str, text: str) -> None:
@@ -73,6 +76,15 @@ def _print(state: SearchState) -> None:
         typer.echo(f"  round {o.round}  {o.value:+.4f}  {o.mixture.label()}  ({o.run_id})")
     if s.stopped:
         typer.echo(f"stopped early: {s.stopped}")
+    if s.rungs:
+        spent, full = sum(r.spent_hours for r in s.rungs), sum(r.all_full_hours for r in s.rungs)
+        went_on = sum(len(r.survivors) for r in s.rungs)
+        typer.echo(
+            f"halving: {went_on} of {sum(len(r.early) for r in s.rungs)} candidates trained in full, chosen by "
+            f"early scores ({s.settings.rung_fraction:g} of their steps, {s.settings.rung_eval_examples} rows a "
+            f"target); estimated GPU-hours {spent:.3g} against {full:.3g} for all in full "
+            f"(H100 at 40% MFU): {full - spent:.3g} saved, {spent / full if full else 0:.2f}x spent"
+        )
     if not s.predictions:
         return
     p = s.predictions[-1]

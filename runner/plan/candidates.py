@@ -5,7 +5,7 @@ run: mixft search search_smoke    (each round plans its candidates here, then ru
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 
 from mixft.runner.plan.grid import Patch, Plan, PlannedRun, Planner
@@ -62,10 +62,14 @@ def plan_mixtures(
     base: Sequence[str],
     mixtures: Iterable[Mixture],
     seeds: Sequence[int],
-    baselines: Iterable[str] = (),
+    baselines: Iterable[str] | None = (),
+    extra: Callable[[Mixture], list[str]] | None = None,
 ) -> Plan:
     """The runs of `mixtures` at each seed, the single-task baselines of their targets and of
     `baselines` at the same seeds, and the base-model rows: a sweep's plan, ready to run.
+
+    `baselines=None` plans the mixtures alone (no baselines, no base model); `extra(mixture)` gives
+    overrides of a mixture's own runs (a shorter training).
 
     Raises:
         ConfigError: a mixture no run could train (unknown task, a share out of range).
@@ -73,9 +77,12 @@ def plan_mixtures(
     planner = Planner()
     for mix in mixtures:
         for seed in seeds:
-            run = planner.make((*base, *mix.overrides()), Patch(mix.tasks, seed), {}, check=False)
+            own = extra(mix) if extra else []
+            run = planner.make((*base, *mix.overrides(), *own), Patch(mix.tasks, seed), {}, check=False)
             planner.check(run)
             planner.add(run)
+    if baselines is None:
+        return planner.plan(name)
     untrained = planner.untrained(tuple(base))
     for task in baselines:
         for seed in seeds:

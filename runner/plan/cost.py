@@ -12,6 +12,7 @@ per row and eval rows from each task's `typical:` sizes.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -85,6 +86,18 @@ def training_tokens(cfg: Config, run_id: str, stats: StoreStats) -> tuple[float,
             tokens, t.max_steps * t.per_device_train_batch_size * t.gradient_accumulation_steps * sequence
         )
     return tokens, epochs, measured
+
+
+def optimizer_steps(cfg: Config, run_id: str, stats: StoreStats) -> int:
+    """Optimizer steps of a run's training on one device: batches of an epoch (rows over the batch
+    size, over gradient accumulation) times its epochs, at most training.max_steps when set. With
+    packing, rows are the unpacked ones: an upper bound."""
+    t = cfg.training
+    epochs, _ = epochs_and_warmup(cfg)
+    _, rows, _ = epoch_tokens(cfg, run_id, stats)
+    per_epoch = math.ceil(math.ceil(rows / t.per_device_train_batch_size) / t.gradient_accumulation_steps)
+    steps = max(1, math.ceil(per_epoch * epochs))
+    return min(steps, t.max_steps) if t.max_steps > 0 else steps
 
 
 def generated_tokens(cfg: Config, stats: StoreStats) -> float:

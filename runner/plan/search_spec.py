@@ -50,6 +50,12 @@ class SearchSettings:
     sampler_seed: int = 0
     # shares are rounded to multiples of this (candidates one step apart are one run)
     share_step: float = 0.05
+    # successive halving (`--halving`): each round's candidates first train for `rung_fraction` of
+    # their steps, scored on `rung_eval_examples` rows a target; the best `rung_keep` of them train in full
+    halving: bool = False
+    rung_fraction: float = 0.25
+    rung_keep: float = 0.5
+    rung_eval_examples: int = 32
 
 
 def check_search(search: SearchSettings, sources: list[str]) -> None:
@@ -81,6 +87,10 @@ def check_search(search: SearchSettings, sources: list[str]) -> None:
     if search.budget < 1 or search.batch < 1:
         raise ConfigError(
             f"search.budget and search.batch must be at least 1, got {search.budget}, {search.batch}"
+        )
+    if not (0 < search.rung_fraction < 1 and 0 < search.rung_keep < 1 and search.rung_eval_examples >= 1):
+        raise ConfigError(
+            "search.rung_fraction and search.rung_keep must be in (0, 1), rung_eval_examples >= 1"
         )
     if not 0 < search.share_step <= 0.5 or any(v <= 0 for v in search.prior.values()):
         raise ConfigError("search.share_step must be in (0, 0.5] and search.prior values positive")

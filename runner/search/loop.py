@@ -16,69 +16,30 @@ from __future__ import annotations
 import dataclasses
 import logging
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
 from typing import Any
 
 from mixft.runner.errors import ConfigError
 from mixft.runner.execute.sweep import run_sweep
 from mixft.runner.plan.axes import sweep_axes
-from mixft.runner.plan.candidates import Mixture, plan_mixtures
+from mixft.runner.plan.candidates import Mixture, plan_mixtures, run_of
 from mixft.runner.plan.grid import Plan
 from mixft.runner.plan.search_spec import SearchSettings, check_search
 from mixft.runner.plan.sweepfile import SweepSpec
-from mixft.runner.search.confirm import Confirmation, confirm
-from mixft.runner.search.objective import objective, target_scores
+from mixft.runner.search.confirm import confirm
+from mixft.runner.search.halving import rung, tell_early
+from mixft.runner.search.objective import examples, objective, objective_variance, target_scores
 from mixft.runner.search.space import Space
-from mixft.runner.search.surrogate import Prediction, predict_best
+from mixft.runner.search.state import Observation, SearchState
+from mixft.runner.search.surrogate import predict_best
 
 Report = Callable[[str, str], None]
 ATTEMPTS = 50  # asks per wanted candidate before the space counts as exhausted
 
 
-@dataclass
-class Observation:
-    mixture: Mixture
-    run_id: str
-    round: int
-    value: float | None
-    scores: dict[str, float] = field(default_factory=dict)
-
-
-@dataclass
-class SearchState:
-    """Everything a search knows: its settings, rounds, the prediction, and how it ended."""
-
-    name: str
-    settings: SearchSettings
-    sources: list[str]
-    targets: list[str]
-    seed: int
-    # target -> its baseline's score on it; and the baseline's scores on every target
-    baselines: dict[str, float] = field(default_factory=dict)
-    baseline_scores: dict[str, dict[str, float]] = field(default_factory=dict)
-    baseline_runs: dict[str, str] = field(default_factory=dict)
-    observations: list[Observation] = field(default_factory=list)
-    predictions: list[Prediction] = field(default_factory=list)
-    confirmation: Confirmation | None = None
-    stopped: str | None = None  # why it ended before its budget, or None
-    interrupted: bool = False
-    unfinished: list[tuple[str, str]] = field(default_factory=list)
-
-    def observed(self) -> dict[Mixture, float]:
-        """Objective of every mixture scored, baselines (single tasks) included."""
-        out = {Mixture((t,)): v for t, v in self.baseline_values().items()}
-        out |= {o.mixture: o.value for o in self.observations if o.value is not None}
-        return out
-
-    def baseline_values(self) -> dict[str, float]:
-        """The objective of each target's baseline as a candidate of its own (0 on its own target)."""
-        if not self.baselines:
-            return {}
-        return {t: objective(self.baseline_scores[t], self.baselines, self.settings) for t in self.targets}
-
-
-def settings_of(spec: SweepSpec, budget: int | None, batch: int | None) -> SearchSettings:
-    """The sweep file's `search:` section with --budget and --batch applied, checked."""
+def settings_of(
+    spec: SweepSpec, budget: int | None, batch: int | None, halving: bool = False
+) -> SearchSettings:
+    """The sweep file's `search:` section with --budget, --batch and --halving applied, checked."""
     if spec.search is None:
         raise ConfigError(
             f"sweep '{spec.name}' has no `search:` section: run it with `mixft sweep {spec.name}`"
@@ -87,6 +48,7 @@ def settings_of(spec: SweepSpec, budget: int | None, batch: int | None) -> Searc
         spec.search,
         budget=spec.search.budget if budget is None else budget,
         batch=spec.search.batch if batch is None else batch,
+        halving=spec.search.halving or halving,
     )
     check_search(settings, list(spec.mixtures.tasks) if spec.mixtures else [])
     return settings
@@ -119,6 +81,7 @@ class Search:
         self.state = SearchState(spec.name, settings, sources, targets, seeds[0])
         self.space = Space(sources, settings)
         self.mixtures: list[Mixture] = []  # every candidate planned so far, in order
+        self.pruned: set[Mixture] = set()  # candidates halving stopped early
         first = self.plan().runs[0].config
         self.tracker = dataclasses.asdict(first.tracker)
 
@@ -135,7 +98,7 @@ class Search:
         known = {run.id for run in plan.runs}
         return Plan(plan.sweep, [*plan.runs, *(r for r in check.runs if r.id not in known)])
 
-    def _run(self, plan: Plan, report: Report, tick: Callable[[], None]) -> bool:
+    def run_plan(self, plan: Plan, report: Report, tick: Callable[[], None]) -> bool:
         """Run the plan as a sweep; False when it did not finish (interrupted, or runs left over)."""
         outcome = run_sweep(plan, report, tick)
         self.state.interrupted = outcome.interrupted
@@ -144,15 +107,10 @@ class Search:
 
     def _score(self, plan: Plan, mixtures: Sequence[Mixture], round_no: int) -> None:
         """Read the baselines (once) and the round's candidates from the store."""
-        by_tasks = {
-            (tuple(r.config.mixture.tasks), tuple(sorted(r.config.mixture.shares.items()))): r
-            for r in plan.runs
-            if r.config.seed == self.state.seed and r.role != "base"
-        }
         s = self.state
         if not s.baselines:
             for task in s.targets:
-                run = by_tasks[((task,), ())]
+                run = run_of(plan, Mixture((task,)), s.seed)
                 scores = target_scores(run.id, s.targets, s.settings.metric)
                 if scores is None:
                     raise ConfigError(
@@ -160,16 +118,16 @@ class Search:
                     )
                 s.baseline_scores[task], s.baselines[task] = scores, scores[task]
                 s.baseline_runs[task] = run.id
+                s.baseline_counts[task] = examples(run.id, [task]).get(task, 1)
         for mix in mixtures:
-            run = by_tasks[
-                (
-                    mix.tasks,
-                    tuple(sorted(zip(mix.tasks, mix.shares, strict=True))) if len(mix.tasks) > 1 else (),
-                )
-            ]
+            run = run_of(plan, mix, s.seed)
             scores = target_scores(run.id, s.targets, s.settings.metric)
-            value = objective(scores, s.baselines, s.settings) if scores else None
-            s.observations.append(Observation(mix, run.id, round_no, value, scores or {}))
+            value = variance = None
+            if scores:
+                value = objective(scores, s.baselines, s.settings)
+                counts = examples(run.id, s.targets)
+                variance = objective_variance(scores, counts, s.baselines, s.baseline_counts, s.settings)
+            s.observations.append(Observation(mix, run.id, round_no, value, scores or {}, variance))
 
     def _ask(self, study: Any, wanted: int) -> tuple[list[Mixture], list[tuple[Any, Mixture]]]:
         """Up to `wanted` new candidates, and every trial asked for them (duplicates included)."""
@@ -185,6 +143,8 @@ class Search:
             mix = self.space.propose(trial)
             if mix is None:
                 study.tell(trial, state=optuna.trial.TrialState.FAIL)
+            elif mix in self.pruned:
+                study.tell(trial, state=optuna.trial.TrialState.PRUNED)
             elif mix in known:
                 study.tell(trial, known[mix])
             else:
@@ -201,7 +161,7 @@ class Search:
 
         s = self.state
         study = optuna.create_study(direction="maximize", sampler=_sampler(s.settings))
-        if not self._run(self.plan(), report, tick):  # round 0: baselines and the base model
+        if not self.run_plan(self.plan(), report, tick):  # round 0: baselines and the base model
             return s
         self._score(self.plan(), [], 0)
         spent, round_no = 0, 0
@@ -212,11 +172,20 @@ class Search:
                 break
             round_no += 1
             report("round", f"{round_no}: " + "; ".join(m.label() for m in new))
-            plan = self.plan(new)
-            if not self._run(plan, report, tick):
+            full = new
+            if s.settings.halving:
+                result = rung(self, new, round_no, report, tick)
+                if result is None:
+                    return s
+                s.rungs.append(result)
+                trials = tell_early(study, trials, result)
+                self.pruned |= set(new) - set(result.survivors)
+                full = result.survivors
+            plan = self.plan(full)
+            if not self.run_plan(plan, report, tick):
                 return s
-            self.mixtures.extend(new)
-            self._score(plan, new, round_no)
+            self.mixtures.extend(full)
+            self._score(plan, full, round_no)
             values = s.observed()
             for trial, mix in trials:
                 value = values.get(mix)
@@ -224,7 +193,7 @@ class Search:
                     trial, state=optuna.trial.TrialState.FAIL
                 )
             spent += len(new)
-            prediction = predict_best(self.space, s.observed(), s.settings.sampler_seed)
+            prediction = predict_best(self.space, s.observed(), s.variances(), s.settings.sampler_seed)
             if prediction is not None:
                 s.predictions.append(prediction)
                 report(
@@ -233,7 +202,7 @@ class Search:
                 )
         if confirm_best and s.predictions:
             best = s.predictions[-1].mixture
-            if not self._run(self.plan(confirm_with=best), report, tick):
+            if not self.run_plan(self.plan(confirm_with=best), report, tick):
                 return s
             s.confirmation = confirm(
                 self.plan(confirm_with=best), best, self.confirm_seed, s.targets, s.settings

@@ -31,6 +31,37 @@ def target_scores(rid: str, targets: list[str], metric: str) -> dict[str, float]
     return out
 
 
+def examples(rid: str, targets: list[str]) -> dict[str, int]:
+    """Rows each target was scored on (its predictions), for the objective's sampling variance."""
+    run = from_store(rid)
+    out = {}
+    for task in targets:
+        rows = run.predictions(task) if run is not None else None
+        if rows:
+            out[task] = len(rows)
+    return out
+
+
+def objective_variance(
+    scores: dict[str, float],
+    counts: dict[str, int],
+    baselines: dict[str, float],
+    baseline_counts: dict[str, int],
+    settings: SearchSettings,
+) -> float:
+    """The objective's sampling variance from the eval rows: each score as a proportion over its rows
+    (p(1 - p) / n, the binomial approximation), the run's and the baseline's independent."""
+
+    def term(task: str) -> float:
+        own, base = scores[task], baselines[task]
+        n, m = max(counts.get(task, 1), 1), max(baseline_counts.get(task, 1), 1)
+        return own * (1 - own) / n + base * (1 - base) / m
+
+    if settings.objective != "mean_delta":
+        return term(settings.objective)
+    return sum(term(t) for t in scores) / len(scores) ** 2
+
+
 def objective(scores: dict[str, float], baselines: dict[str, float], settings: SearchSettings) -> float:
     """mean_delta over the targets, or the named target's delta."""
     if settings.objective != "mean_delta":

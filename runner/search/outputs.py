@@ -18,7 +18,7 @@ from typing import Any
 
 from mixft.runner.paths import search_dir
 from mixft.runner.plan.candidates import Mixture
-from mixft.runner.search.loop import Observation, SearchState
+from mixft.runner.search.state import Observation, SearchState
 
 
 def summary(state: SearchState) -> dict[str, Any]:
@@ -33,6 +33,7 @@ def summary(state: SearchState) -> dict[str, Any]:
             "batch": state.settings.batch,
             "sampler": state.settings.sampler,
             "sampler_seed": state.settings.sampler_seed,
+            "halving": state.settings.halving,
         },
         "sources": state.sources,
         "targets": state.targets,
@@ -49,6 +50,7 @@ def summary(state: SearchState) -> dict[str, Any]:
             for o in state.observations
         ],
         "predictions": [p.row() for p in state.predictions],
+        "rungs": [r.row() for r in state.rungs],
         "confirmation": state.confirmation.row() if state.confirmation else None,
         "stopped": state.stopped,
     }

@@ -13,8 +13,8 @@ import logging
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.search.loop import SearchState
 from mixft.runner.search.outputs import summary
+from mixft.runner.search.state import SearchState
 from mixft.runner.tracking.wandb_init import SETTINGS, init_run, resolve_mode
 
 log = logging.getLogger(__name__)

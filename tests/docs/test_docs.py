@@ -61,6 +61,9 @@ class Rewrite:
 NOT_HERE = "the page's sweep of it ran as a dry run above, which records nothing in the store"
 NO_WANDB = "reads W&B online; there are no W&B credentials in tests"
 REWRITES: dict[str, Rewrite] = {
+    "mixft search search_smoke --halving --budget 4 --batch 4": Rewrite(
+        "4 candidates at a quarter of 2 steps, then 2 in full", SMALL
+    ),
     "mixft search search_smoke --budget 6": Rewrite(
         "the full search trains 13 runs; here 2 candidates of 2 steps each", ("--budget", "2", *SMALL)
     ),

@@ -32,7 +32,16 @@ base:
   - eval.tasks=[]
 """
 # metrics that depend on the clock or on the attempt, not on the result
-VOLATILE = ("time/", "train/runtime_s", "train/resumed_from_step", "train/loss")
+VOLATILE = (
+    "time/",
+    "train/runtime_s",
+    "train/resumed_from_step",
+    "train/loss",
+    # this attempt's throughput: tokens trained since its resume point, per second of it
+    "train/tokens",
+    "train/mfu",
+    "train/peak_memory_gb",
+)
 
 
 def write_sweep(folder: Path, name: str, seeds: list[int], tasks: str = "[fpb]", extra: str = "") -> Path:

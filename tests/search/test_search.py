@@ -83,3 +83,20 @@ def test_a_killed_search_resumes_and_trains_nothing_twice():
     )
     status = mixft("status", "search_smoke", "--format", "json")
     assert all(row["state"] == "done" for row in json.loads(status.stdout))
+
+
+def test_halving_trains_the_best_early_candidates_in_full_and_says_so():
+    args = ["search", "search_smoke", "--budget", "2", "--batch", "2", "--halving", "--no-confirm", *QUICK]
+    done = mixft(*args)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "chosen by early scores" in done.stdout and "saved" in done.stdout
+    summary = json.loads((Path(os.environ["MIXFT_HOME"]) / "searches/search_smoke/search.json").read_text())
+    (rung,) = summary["rungs"]
+    assert len(rung["early"]) == 2 and len(rung["survivors"]) == 1
+    assert all(e["steps"] == 4 for e in rung["early"])  # a quarter of 16 steps
+    assert 0 < rung["gpu_hours_spent"] < rung["gpu_hours_all_full"]
+    assert [c["mixture"] for c in summary["candidates"]] == rung["survivors"]
+    # the rung runs are a sweep of their own: the search's comparison holds full runs only
+    rungs = json.loads(mixft("status", "search_smoke.rungs", "--format", "json").stdout)
+    search = json.loads(mixft("status", "search_smoke", "--format", "json").stdout)
+    assert len(rungs) == 2 and not {r["id"] for r in rungs} & {r["id"] for r in search}
