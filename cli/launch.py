@@ -1,6 +1,8 @@
-"""`mixft launch-spec`: write the file a cloud launcher needs to run a sweep on one multi-GPU box.
+"""`mixft launch-spec`: write the file a cloud launcher needs to run a sweep on one multi-GPU box, or
+on a Ray cluster of N boxes.
 
 run: mixft launch-spec skypilot cocktail_paper --gpus H100:8 --bucket my-mixft-store -o sweep.sky.yaml
+     mixft launch-spec skypilot cocktail_paper --nodes 4 --gpus H100:8 --bucket my-mixft-store -o sweep.sky.yaml
 """
 
 from __future__ import annotations
@@ -49,7 +51,10 @@ def launch_spec(
     mount_mode: Annotated[
         MountMode, typer.Option(help="MOUNT_CACHED (local write cache) or MOUNT (no appends).")
     ] = MountMode.mount_cached,
-    gpus: Annotated[str, typer.Option(help="Accelerators of the box, NAME:COUNT.")] = "H100:8",
+    gpus: Annotated[str, typer.Option(help="Accelerators of the box (of each node), NAME:COUNT.")] = "H100:8",
+    nodes: Annotated[
+        int, typer.Option(help="Boxes; N > 1: one Ray cluster, the head runs the sweep with --executor ray.")
+    ] = 1,
     gpus_per_run: Annotated[int, typer.Option(help="GPUs per run, passed to `mixft sweep`.")] = 1,
     spot: Annotated[bool, typer.Option("--spot/--on-demand", help="Spot box (the job recovers).")] = False,
     disk_size: Annotated[int, typer.Option(help="Boot disk, GB.")] = 512,
@@ -60,7 +65,7 @@ def launch_spec(
     workdir: Annotated[str, typer.Option(help="The repo to upload and install, as seen at launch.")] = ".",
     output: Annotated[Path | None, typer.Option("--output", "-o", help="Write here, not stdout.")] = None,
 ) -> None:
-    """Write a launch spec that installs mixft on one cloud box and runs a sweep there, resumably."""
+    """Write a launch spec that installs mixft on one cloud box (or N, as a Ray cluster) and runs a sweep there, resumably."""
     from mixft.runner.errors import ConfigError
     from mixft.runner.execute.launch_spec import SkyPilotOptions, skypilot_spec
     from mixft.runner.store.atomic import write_text
@@ -70,7 +75,16 @@ def launch_spec(
             "--bucket is required: the bucket that holds the store on the box, e.g. --bucket my-mixft-store"
         )
     opts = SkyPilotOptions(
-        bucket, gpus, store.value, mount_mode.value, spot, disk_size, gpus_per_run, secret or [], workdir
+        bucket,
+        gpus,
+        store.value,
+        mount_mode.value,
+        spot,
+        disk_size,
+        gpus_per_run,
+        secret or [],
+        workdir,
+        nodes,
     )
     text = skypilot_spec(sweep, overrides or [], opts, target=output.name if output else "TASK.yaml")
     if output is None:

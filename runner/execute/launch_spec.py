@@ -1,11 +1,14 @@
-"""Launch specs: a SkyPilot task that runs one sweep on one multi-GPU cloud box, store in a bucket.
+"""Launch specs: a SkyPilot task that runs one sweep on one multi-GPU cloud box, or on N nodes through
+Ray, store in a bucket.
 
 run: mixft launch-spec skypilot cocktail_paper --gpus H100:8 --bucket my-mixft-store -o sweep.sky.yaml
      sky jobs launch -n mixft-cocktail-paper sweep.sky.yaml --secret HF_TOKEN --secret WANDB_API_KEY
 
 The store ($MIXFT_HOME) lives in a bucket mounted on the box, so a box that is preempted loses
 nothing the store holds: the managed job gets a new box and reruns `mixft sweep`, which skips the
-runs that are done and resumes the interrupted ones from their checkpoints.
+runs that are done and resumes the interrupted ones from their checkpoints. With `--nodes N` every
+node mounts the bucket at the same path; the head node (rank 0) starts a Ray cluster the others
+join and runs the sweep through the Ray executor (executors/ray.py).
 """
 
 from __future__ import annotations
@@ -30,6 +33,8 @@ PYTHON = "3.11"
 DEFAULT_SECRETS = ("HF_TOKEN", "WANDB_API_KEY")
 # SkyPilot store types that can be mounted read-write (sky.data.storage.StoreType, lower case)
 STORES = ("s3", "gcs", "azure", "r2", "ibm", "oci", "nebius", "coreweave")
+# the Ray cluster of a multi-node task; SkyPilot's own runtime uses 6380 (and must not be `ray stop`ped)
+RAY_PORT = 6379
 # MOUNT streams to the bucket but cannot append or rename folders; MOUNT_CACHED writes through
 # a local disk cache and uploads in the background, which the store's logs and caches need
 MOUNT_MODES = ("MOUNT_CACHED", "MOUNT")
@@ -52,6 +57,7 @@ class SkyPilotOptions:
     gpus_per_run: int = 1
     secrets: list[str] = field(default_factory=list)
     workdir: str = "."
+    nodes: int = 1  # > 1: a Ray cluster of this many boxes, each with `gpus`
 
 
 def parse_gpus(text: str) -> tuple[str, int]:
@@ -93,6 +99,8 @@ def _check(sweep: str, opts: SkyPilotOptions, count: int) -> None:
         raise ConfigError(f"--disk-size {opts.disk_size}: give the boot disk size in GB, >= 1")
     if not 1 <= opts.gpus_per_run <= count:
         raise ConfigError(f"--gpus-per-run {opts.gpus_per_run}: the box has {count} GPUs; give 1..{count}")
+    if opts.nodes < 1:
+        raise ConfigError(f"--nodes {opts.nodes}: give the number of boxes, >= 1 (1: one box, no Ray)")
     if ("/" in sweep or sweep.endswith((".yaml", ".yml"))) and (
         os.path.isabs(sweep) or os.path.normpath(sweep).startswith("..")
     ):
@@ -101,9 +109,9 @@ def _check(sweep: str, opts: SkyPilotOptions, count: int) -> None:
         )
 
 
-def sweep_command(sweep: str, overrides: Sequence[str], gpus_per_run: int = 1) -> str:
-    """The `mixft sweep` line the box runs, every argument shell-quoted."""
-    args = [f"{VENV}/bin/mixft", "sweep", sweep, "--gpus", "all"]
+def sweep_command(sweep: str, overrides: Sequence[str], gpus_per_run: int = 1, ray: bool = False) -> str:
+    """The `mixft sweep` line the box (or the Ray cluster's head) runs, every argument shell-quoted."""
+    args = [f"{VENV}/bin/mixft", "sweep", sweep, *(["--executor", "ray"] if ray else ["--gpus", "all"])]
     if gpus_per_run > 1:
         args += ["--gpus-per-run", str(gpus_per_run)]
     args += overrides  # Hydra's grammar has no override that starts with '-'
@@ -111,14 +119,49 @@ def sweep_command(sweep: str, overrides: Sequence[str], gpus_per_run: int = 1) -
     return f'"{args[0]}" ' + " ".join(shlex.quote(arg) for arg in args[1:])
 
 
-def _setup() -> str:
+def _setup(extras: str = "gpu") -> str:
     return "\n".join(
         [
             "set -euo pipefail",
             "command -v uv >/dev/null || curl -LsSf https://astral.sh/uv/install.sh | sh",
             'export PATH="$HOME/.local/bin:$PATH"',
             f'[ -x "{VENV}/bin/python" ] || uv venv --python {PYTHON} "{VENV}"',
-            f'uv pip install --python "{VENV}/bin/python" -e ".[gpu]"',  # DeepSpeed and bitsandbytes for the GPU recipes
+            f'uv pip install --python "{VENV}/bin/python" -e ".[{extras}]"',  # DeepSpeed and bitsandbytes for the GPU recipes
+            "",
+        ]
+    )
+
+
+def cluster_run(sweep_line: str) -> str:
+    """The `run` of a multi-node task: every node joins one Ray cluster; the head runs `sweep_line`.
+
+    The head (rank 0) starts Ray in the background and ends it when the sweep ends (by its pid: `ray
+    stop` would stop SkyPilot's runtime too), then exits with the sweep's code; a worker joins once the
+    head answers and leaves when the head's Ray has gone.
+    """
+    return "\n".join(
+        [
+            "set -euo pipefail",
+            'HEAD_IP="$(echo "$SKYPILOT_NODE_IPS" | head -n1)"',
+            f'export RAY_ADDRESS="$HEAD_IP:{RAY_PORT}"',
+            f'RAY="{VENV}/bin/ray"',
+            'if [ "$SKYPILOT_NODE_RANK" = 0 ]; then',
+            f'  "$RAY" start --head --port {RAY_PORT} --disable-usage-stats --block &',
+            "  RAY_PID=$!",
+            '  until "$RAY" status --address "$RAY_ADDRESS" >/dev/null 2>&1; do',
+            '    kill -0 "$RAY_PID" || exit 1',  # Ray did not start: its output is above
+            "    sleep 5",
+            "  done",
+            "  code=0",
+            f"  {sweep_line} || code=$?",
+            '  kill "$RAY_PID" && wait "$RAY_PID" || true',
+            '  exit "$code"',
+            "fi",
+            "for try in $(seq 120); do",  # up to 10 minutes for the head to start
+            '  "$RAY" status --address "$RAY_ADDRESS" >/dev/null 2>&1 && break',
+            "  sleep 5",
+            "done",
+            '"$RAY" start --address "$RAY_ADDRESS" --disable-usage-stats --block || true',
             "",
         ]
     )
@@ -141,6 +184,7 @@ def task_config(name: str, sweep: str, overrides: Sequence[str], opts: SkyPilotO
     config: dict[str, Any] = {
         "name": "mixft-" + re.sub(r"[^a-z0-9-]+", "-", name.lower()).strip("-"),
         "workdir": opts.workdir,
+        **({"num_nodes": opts.nodes} if opts.nodes > 1 else {}),
         "resources": {
             "accelerators": f"{accelerator}:{count}",
             "use_spot": opts.spot,
@@ -159,8 +203,12 @@ def task_config(name: str, sweep: str, overrides: Sequence[str], opts: SkyPilotO
     names = secret_names(opts.secrets)
     if names:
         config["secrets"] = dict.fromkeys(names)  # null: the value comes from `--secret NAME`
-    config["setup"] = _setup()
-    config["run"] = sweep_command(sweep, overrides, opts.gpus_per_run) + "\n"
+    if opts.nodes == 1:
+        config["setup"] = _setup()
+        config["run"] = sweep_command(sweep, overrides, opts.gpus_per_run) + "\n"
+        return config
+    config["setup"] = _setup("gpu,ray")
+    config["run"] = cluster_run(sweep_command(sweep, overrides, opts.gpus_per_run, ray=True))
     return config
 
 
@@ -179,11 +227,22 @@ _Dumper.add_representer(str, _str)
 def _header(config: dict[str, Any], runs: int, sweep: str, target: str) -> str:
     flags = "".join(f" --secret {name}" for name in config.get("secrets", {}))
     where = "    (from the repo root)" if config["workdir"] == "." else ""
+    nodes = config.get("num_nodes", 1)
+    if nodes == 1:
+        what = f"`: {runs} runs on one box.\n"
+        lost = "the box is preempted\n# or fails, SkyPilot starts a new one"
+    else:
+        what = (
+            f" --nodes {nodes}`: {runs} runs on {nodes} boxes, one Ray cluster.\n"
+            f"# The head (rank 0) starts Ray on port {RAY_PORT} (SkyPilot's own uses 6380), the others join\n"
+            "# it, the head runs `mixft sweep --executor ray`; every node mounts the bucket at one path.\n"
+        )
+        lost = "a box is preempted\n# or fails, SkyPilot starts the nodes again"
     return (
         f"# run: sky jobs launch -n {config['name']} {target}{flags}{where}\n"
-        f"# Written by `mixft launch-spec skypilot {sweep}`: {runs} runs on one box.\n"
-        "# Launch it as a managed job (`sky jobs launch`, not `sky launch`): when the box is preempted\n"
-        "# or fails, SkyPilot starts a new one, mounts the same bucket and reruns `run`; `mixft sweep`\n"
+        f"# Written by `mixft launch-spec skypilot {sweep}{what}"
+        f"# Launch it as a managed job (`sky jobs launch`, not `sky launch`): when {lost}"
+        ", mounts the same bucket and reruns `run`; `mixft sweep`\n"
         "# then skips the runs that are done and resumes interrupted ones from their checkpoints.\n"
         "# workdir uploads the repo (minus .gitignore'd files); setup installs it into a venv.\n"
         "# Secrets are named here, never written: `--secret NAME` sends $NAME from your shell.\n"
@@ -194,7 +253,7 @@ def _header(config: dict[str, Any], runs: int, sweep: str, target: str) -> str:
 def skypilot_spec(
     sweep: str, overrides: Sequence[str], opts: SkyPilotOptions, target: str = "TASK.yaml"
 ) -> str:
-    """Write the SkyPilot task YAML that runs `sweep` on one box with the store in a bucket.
+    """Write the SkyPilot task YAML that runs `sweep` on one box (or a Ray cluster of boxes), store in a bucket.
 
     Args:
         sweep: A packaged sweep name or a sweep file inside the workdir.

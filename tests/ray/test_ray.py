@@ -1,10 +1,12 @@
 """`mixft sweep --executor ray` on real Ray clusters on this machine (`make test-ray`): a head and a
-second worker node, each with its own CPU, one of them lost mid-run; and a cluster the sweep starts."""
+second worker node, each with its own CPU, the worker lost mid-run, then the head lost mid-run; and a
+cluster the sweep starts."""
 
 from __future__ import annotations
 
 import json
 import os
+import re
 import time
 from pathlib import Path
 
@@ -84,6 +86,46 @@ def test_a_lost_node_s_run_resumes_elsewhere_and_every_run_is_done_once(cluster,
     metrics = json.loads((run_dir(victim) / "metrics.json").read_text())
     assert metrics["train/resumed_from_step"] >= 5, metrics  # resumed from a checkpoint, not from 0
     assert "0 to run" in mixft("sweep", path, *ON_RAY).stdout
+
+
+def test_a_lost_head_ends_the_sweep_in_one_line_and_a_rerun_on_a_new_cluster_resumes(
+    cluster, tmp_path, monkeypatch
+):
+    from ray.cluster_utils import Cluster
+
+    head, worker = cluster
+    path = sweep_file(tmp_path, "  - training.max_steps=40\n  - training.save_steps=5\n")
+    first = mixft("sweep", path, *ON_RAY, wait=False)
+    # a run training on the head node: its process dies with the head, its claim is left behind
+    victim = wait_for_victim(first, head.head_node.node_id)
+    lost_at = time.time()
+    head.remove_node(head.head_node, allow_graceful=False)  # the worker node lives on, headless
+    output = first.communicate(timeout=120)[0]
+    print(output)
+    took = time.time() - lost_at
+    assert first.returncode == 1, output
+    assert took < 45, took  # Ray itself would end the driver after 60 s, with its own message
+    said = " ".join(output.split())  # the console wraps long lines
+    assert said.count("is gone (head lost)") == 1, output
+    left = re.search(
+        r"\(head lost\): (\d+) runs left to resume; run the sweep again when the cluster is back", said
+    )
+    # the worker's run may still finish after the sweep has counted it
+    assert left and int(left[1]) >= sum(s["state"] != "done" for s in statuses().values()) >= 1, output
+    assert "Failed to connect to GCS" not in output and "Traceback" not in output
+    # the victim is left running under a dead claim (or interrupted, or retried by Ray on the worker)
+    assert statuses()[victim]["state"] != "failed"
+    head.remove_node(worker, allow_graceful=False)  # its run processes die with it
+    again = Cluster(initialize_head=True, head_node_args={"num_cpus": 2, "num_gpus": 0})
+    try:
+        monkeypatch.setenv("RAY_ADDRESS", again.address)
+        rerun = mixft("sweep", path, *ON_RAY)
+        assert rerun.returncode == 0, rerun.stdout + rerun.stderr
+    finally:
+        again.shutdown()
+    assert_all_done_once(4, trained=3)
+    resumed = json.loads((run_dir(victim) / "metrics.json").read_text())
+    assert resumed["train/resumed_from_step"] >= 5, resumed  # from its checkpoint, not from step 0
 
 
 def test_the_smoke_sweep_runs_on_a_cluster_it_starts(monkeypatch):

@@ -1,4 +1,5 @@
-"""`mixft launch-spec skypilot`: the task YAML's fields, its quoting, its secrets, and its schema."""
+"""`mixft launch-spec skypilot`: the task YAML's fields, its quoting, its secrets, and its schema; the
+multi-node (`--nodes N`) task's Ray cluster script, run with stand-ins for `ray` and `mixft`."""
 
 from __future__ import annotations
 
@@ -108,6 +109,7 @@ def test_bad_gpus_is_one_line_and_exit_2(gpus):
         (["smoke", "--gpus", "H100:2", "--gpus-per-run", "4"], "--gpus-per-run"),
         (["smoke", "--disk-size", "0"], "--disk-size"),
         (["smoke", "--secret", "HF_TOKEN=hf_abc"], "variable name"),
+        (["smoke", "--nodes", "0"], "--nodes 0"),
     ],
 )
 def test_bad_input_is_one_line_and_exit_2(args, fragment):
@@ -178,7 +180,10 @@ def schema_errors(task: dict[str, Any]) -> list[str]:
 def specs() -> list[tuple[str, dict[str, Any]]]:
     smoke = spec("smoke", "--bucket", "mixft-test-store", "--secret", "HF_TOKEN")
     args = ["--bucket", "b-1", "--store", "r2", "--spot", "--gpus", "L4:2", "--gpus-per-run", "2"]
-    return [smoke, spec("cocktail_paper", "eval.tasks=[fpb,headline]", *args)]
+    nodes = spec(
+        "cocktail_paper", "--nodes", "4", "--gpus-per-run", "2", "--bucket", "b-1", "--secret", "HF_TOKEN"
+    )
+    return [smoke, spec("cocktail_paper", "eval.tasks=[fpb,headline]", *args), nodes]
 
 
 def test_specs_match_skypilots_task_schema():
@@ -218,7 +223,7 @@ def test_skypilots_own_parser_accepts_the_specs():
         resources = next(iter(parsed.resources))
         assert resources.accelerators == {name: int(count)}
         assert resources.use_spot == task["resources"]["use_spot"]
-        assert parsed.envs["MIXFT_HOME"] == "/mixft-store"
+        assert parsed.envs["MIXFT_HOME"] == "/mixft-store" and parsed.num_nodes == task.get("num_nodes", 1)
         storage = parsed.storage_mounts["/mixft-store"]
         assert storage.name == task["file_mounts"]["/mixft-store"]["name"]
         assert storage.mode.value == "MOUNT_CACHED"
@@ -227,3 +232,88 @@ def test_skypilots_own_parser_accepts_the_specs():
 def test_a_missing_bucket_is_one_line_like_every_other_error():
     # defect: without --bucket, Typer printed a boxed usage error
     assert_usage_error(invoke("launch-spec", "skypilot", "smoke"), "--bucket is required")
+
+
+def test_one_node_is_the_single_box_spec():
+    assert spec("smoke", "--bucket", "b-1", "--nodes", "1")[0] == spec("smoke", "--bucket", "b-1")[0]
+
+
+def test_a_multi_node_spec_runs_the_sweep_on_a_ray_cluster_of_its_nodes():
+    text, task = spec(
+        "cocktail_paper", "model=llama31_8b", "--nodes", "4", "--bucket", "b-1", "--gpus-per-run", "2"
+    )
+    assert "56 runs on 4 boxes, one Ray cluster" in text.splitlines()[1]
+    assert task["num_nodes"] == 4 and list(task)[:4] == ["name", "workdir", "num_nodes", "resources"]
+    assert task["resources"]["accelerators"] == "H100:8"  # per node
+    assert task["file_mounts"]["/mixft-store"]["name"] == "b-1"  # every node mounts it at one path
+    assert task["envs"] == {"MIXFT_HOME": "/mixft-store"}
+    assert task["setup"].rstrip().endswith('-e ".[gpu,ray]"')
+    sweep = (
+        '"$HOME/mixft-venv/bin/mixft" sweep cocktail_paper --executor ray --gpus-per-run 2 model=llama31_8b'
+    )
+    assert sweep + " || code=$?" in task["run"] and "ray stop" not in task["run"]  # it would stop SkyPilot's
+
+
+def cluster_node(
+    tmp_path: Path, rank: int, sweep_code: int = 0, ray_starts: bool = True
+) -> tuple[int, list[str]]:
+    """Run a 2-node spec's `run` as node `rank`, with stand-ins that log what they are asked to do:
+    `ray start --head --block` blocks until stopped, a worker's `ray start --block` ends as when its
+    head goes, `mixft` exits with `sweep_code`. Returns the exit code and the log."""
+    _, task = spec("smoke", "--nodes", "2", "--bucket", "mixft-test-store")
+    log, bin_ = tmp_path / "log", tmp_path / "home" / "mixft-venv" / "bin"
+    bin_.mkdir(parents=True)
+    # the head answers once its stand-in is up (and can be stopped): $LOG.up
+    starts = (
+        'trap \'echo "ray stopped" >> "$LOG"; exit 0\' TERM; touch "$LOG.up"; while :; do sleep 0.1; done'
+    )
+    head = starts if ray_starts else "exit 1"
+    status = (
+        'for i in $(seq 50); do [ -e "$LOG.up" ] && exit 0; sleep 0.1; done; exit 1'
+        if ray_starts
+        else "exit 1"
+    )
+    if rank:
+        Path(f"{log}.up").touch()
+    fakes = {
+        "ray": f'echo "ray $*" >> "$LOG"\ncase "$1 $2" in\n  "status "*) {status};;\n'
+        f'  "start --head") {head};;\n  *) exit 1;;\nesac\n',
+        "mixft": f'echo "mixft $* at $RAY_ADDRESS" >> "$LOG"\nexit {sweep_code}\n',
+    }
+    for name, body in fakes.items():
+        (bin_ / name).write_text("#!/bin/bash\n" + body)
+        (bin_ / name).chmod(0o755)
+    env = {"HOME": str(tmp_path / "home"), "PATH": "/usr/bin:/bin", "LOG": str(log)}
+    env |= {
+        "SKYPILOT_NODE_RANK": str(rank),
+        "SKYPILOT_NODE_IPS": "10.1.2.3\n10.1.2.4",
+        "SKYPILOT_NUM_NODES": "2",
+    }
+    done = subprocess.run(["bash", "-c", task["run"]], cwd=tmp_path, env=env, capture_output=True, timeout=60)
+    return done.returncode, log.read_text().splitlines() if log.exists() else []
+
+
+@pytest.mark.parametrize("sweep_code", [0, 1])
+def test_the_head_starts_ray_runs_the_sweep_on_it_stops_ray_and_exits_as_the_sweep(tmp_path, sweep_code):
+    code, log = cluster_node(tmp_path, 0, sweep_code)
+    assert code == sweep_code
+    started = [
+        "ray start --head --port 6379 --disable-usage-stats --block",
+        "ray status --address 10.1.2.3:6379",
+    ]
+    assert sorted(log[:2]) == sorted(started)  # Ray starts in the background; the head asks until it answers
+    assert log[2:] == ["mixft sweep smoke --executor ray at 10.1.2.3:6379", "ray stopped"]
+
+
+def test_a_head_whose_ray_does_not_start_runs_no_sweep(tmp_path):
+    code, log = cluster_node(tmp_path, 0, ray_starts=False)
+    assert code == 1 and not any(line.startswith("mixft") for line in log)
+
+
+def test_a_worker_joins_the_head_and_ends_cleanly_when_the_head_goes(tmp_path):
+    code, log = cluster_node(tmp_path, 1)
+    assert code == 0  # its `ray start --block` ended because the head stopped Ray: not a failure
+    assert log == [
+        "ray status --address 10.1.2.3:6379",
+        "ray start --address 10.1.2.3:6379 --disable-usage-stats --block",
+    ]

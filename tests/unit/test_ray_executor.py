@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import socket
 import sys
 
 import pytest
@@ -12,6 +13,7 @@ from mixft.runner.config.load import load_config
 from mixft.runner.errors import ConfigError
 from mixft.runner.execute.executors import executor_for
 from mixft.runner.execute.executors.ray import RayExecutor, check_settings, cluster_address, task_gpus
+from mixft.runner.execute.executors.ray_driver import answers, head_address, head_lost_line
 from mixft.runner.execute.executors.ray_task import TaskSpec, command, passed_env, run_env, with_parent
 from mixft.runner.execute.launch import ENTRY
 from tests.unit.helpers import assert_usage_error, invoke
@@ -91,3 +93,22 @@ def test_a_run_on_several_gpus_launches_accelerate_on_a_port_of_its_own():
     assert "--main_process_port" in command(TaskSpec("a-b", "smoke", deepspeed="zero2"), gpus=1)
     wrapped = with_parent(one)
     assert wrapped[3] == str(os.getpid()) and wrapped[4:] == one
+
+
+def test_a_head_answers_while_its_port_listens_and_not_once_it_is_closed():
+    with socket.socket() as server:
+        server.bind(("127.0.0.1", 0))
+        server.listen()
+        address = f"127.0.0.1:{server.getsockname()[1]}"
+        assert answers(address)
+    assert not answers(address)  # closed: refused at once, not after a timeout
+    assert not answers("no-port-here") and not answers("127.0.0.1:notaport")
+
+
+def test_the_head_of_a_ray_client_address_is_its_client_server_and_the_line_says_what_to_do():
+    assert head_address(None, "ray://head-node:10001") == "head-node:10001"
+    line = head_lost_line("10.0.0.5:6379", 12)
+    assert line == (
+        "the Ray cluster at 10.0.0.5:6379 is gone (head lost): 12 runs left to resume; "
+        "run the sweep again when the cluster is back"
+    )

@@ -8,33 +8,28 @@ Every run becomes a task holding `cpus_per_run` CPUs and `gpus_per_run` GPUs (1/
 one when runs share a GPU); the task runs the run entry in a process of its own (ray_task.py). The
 store, on a file system every node sees, stays the truth: a task whose node is lost is re-run by Ray
 (`node_retries`) and resumes from the run's checkpoint, the run's claim keeping it to one process; a
-run still lost after those is left interrupted, and a lost head ends the sweep (Ray stops the
-driver 60 s after its head went): the next `mixft sweep` resumes both. Each run folder's ray.json says which task runs it; `mixft status` shows its state.
+run still lost after those is left interrupted, and a lost head ends the sweep with one line
+(ray_driver.py): the next `mixft sweep` resumes both. Each run folder's ray.json says which task
+runs it; `mixft status` shows its state.
 """
 
 from __future__ import annotations
 
 import logging
-import math
 import os
 import signal
 import socket
-import time
 from collections.abc import Callable
 from typing import Any
 
 from mixft.runner.config.executors import RayConfig
 from mixft.runner.errors import ConfigError
-from mixft.runner.execute.entry import EXIT_CLAIMED
 from mixft.runner.execute.executors.base import Executor, Report
-from mixft.runner.execute.executors.ray_task import TaskSpec, passed_env, run_task
-from mixft.runner.execute.states import eligible, held_by, last_error, record_state
-from mixft.runner.paths import run_dir, store_root
+from mixft.runner.execute.executors.ray_driver import Driver, head_address, head_lost_line
+from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
 from mixft.runner.store import rundir
-from mixft.runner.store.status import read_status
 
-POLL_S = 1.0
 LIVE = ("PENDING", "RUNNING")  # ray.json states of a task in flight
 
 
@@ -108,113 +103,6 @@ def connect(ray: Any, cfg: RayConfig) -> None:
         ) from None
 
 
-class Driver:
-    """Submits runs as tasks, collects their ends, resubmits failed runs with retries left."""
-
-    def __init__(self, ray: Any, plan: Plan, cfg: RayConfig, gpus: float, report: Report) -> None:
-        self.ray, self.plan, self.cfg, self.gpus, self.report = ray, plan, cfg, gpus, report
-        self.remote = ray.remote(run_task)
-        self.resources = {"num_cpus": cfg.cpus_per_run, "num_gpus": gpus}
-        self.retries = {"max_retries": cfg.node_retries, "retry_exceptions": False}
-        self.env = passed_env(str(store_root().absolute()))
-        self.by_id = {run.id: run for run in plan.runs}
-        self.refs: dict[Any, str] = {}
-        self.waiting: set[str] = set()
-        self.stopping = False
-        self.nodes = self.alive_nodes()
-
-    def alive_nodes(self) -> dict[str, str]:
-        """The cluster's live nodes: id -> address."""
-        return {n["NodeID"]: n.get("NodeManagerAddress", "?") for n in self.ray.nodes() if n.get("Alive")}
-
-    def watch_nodes(self) -> None:
-        """Report nodes that left the cluster, once each (Ray re-runs their tasks elsewhere)."""
-        now = self.alive_nodes()
-        for node, address in self.nodes.items():
-            if node not in now:
-                self.report("node lost", f"{address} ({node[:8]}): its runs resume on another node")
-        self.nodes = now
-
-    def submit(self, rid: str) -> None:
-        held = held_by(rid)
-        if held is not None:  # another sweep, or a run process left from a killed one
-            self.waiting.add(rid)
-            self.report("waiting", f"{rid} is being run by {held}")
-            return
-        if not eligible(rid, self.cfg.retries):
-            return
-        cfg, run = self.cfg, self.by_id[rid]
-        gpus = math.ceil(self.gpus)  # the GPUs a run sees: the one it shares, or its own
-        deepspeed = run.config.training.deepspeed
-        spec = TaskSpec(rid, self.plan.sweep, self.env, gpus, cfg.cpus_per_run, cfg.timeout_min, deepspeed)
-        ref = self.remote.options(name=f"mixft-{rid}", **self.resources, **self.retries).remote(spec)
-        self.refs[ref] = rid
-        driver = {"host": socket.gethostname(), "pid": os.getpid()}
-        rundir.write_ray_task(run_dir(rid), task=ref.task_id().hex(), state="PENDING", driver=driver)
-        self.report("queued", f"{rid} as a Ray task ({cfg.cpus_per_run:g} CPU, {self.gpus:g} GPU)")
-
-    def outcome(self, ref: Any) -> tuple[int | None, str]:
-        """The run entry's exit code, or None and why the task did not end by itself."""
-        exceptions = self.ray.exceptions
-        try:
-            return int(self.ray.get(ref)), ""
-        except exceptions.TaskCancelledError:
-            return None, "its Ray task was cancelled"
-        except (exceptions.RayTaskError, exceptions.RuntimeEnvSetupError) as exc:
-            return 1, str(exc).strip().splitlines()[-1]
-        except exceptions.RayError as exc:  # the worker or node died, more often than node_retries
-            return None, f"its Ray worker or node was lost ({type(exc).__name__})"
-
-    def finish(self, ref: Any) -> None:
-        rid = self.refs.pop(ref)
-        code, why = self.outcome(ref)
-        rundir.write_ray_task(run_dir(rid), state="ENDED")
-        state = read_status(run_dir(rid))["state"]
-        if code == EXIT_CLAIMED or (code is None and held_by(rid) is not None):
-            self.waiting.add(rid)  # another process holds it (a run process its lost node left)
-            return
-        if code is None:
-            if state == "running":
-                record_state(rid, "interrupted", why)
-            self.report("interrupted", f"{rid}: {why}; the next `mixft sweep` resumes it")
-            return
-        unrecorded = None
-        if state == "running":  # died without recording it: out of memory, a signal
-            state = "failed"
-            unrecorded = record_state(rid, state, why or f"the run process exited with code {code}")
-        elif state == "pending" and code != 0:  # ended before it started: the task could not run it
-            state, unrecorded = "failed", why or f"the run process exited with code {code} (see its run.log)"
-        self.report(state, rid + (f": {unrecorded or last_error(rid)}" if state == "failed" else ""))
-        retry = state == "failed" and not unrecorded and not self.stopping
-        if retry and eligible(rid, self.cfg.retries):
-            self.submit(rid)
-
-    def stop(self, force: bool) -> None:
-        """Submit nothing more; cancel the tasks (a running run records itself interrupted)."""
-        self.stopping = True
-        for ref in list(self.refs):
-            self.ray.cancel(ref, force=force)
-
-    def run(self, queue: list[str], tick: Callable[[], None]) -> None:
-        """Submit `queue` and wait until every task has ended and no run is held elsewhere."""
-        for rid in queue:
-            self.submit(rid)
-        while self.refs or (self.waiting and not self.stopping):
-            ready, _ = (
-                self.ray.wait(list(self.refs), num_returns=1, timeout=POLL_S) if self.refs else ([], [])
-            )
-            for ref in ready:
-                self.finish(ref)
-            self.watch_nodes()
-            if not self.refs:
-                time.sleep(POLL_S)
-            for rid in list(self.waiting):
-                if not self.stopping and held_by(rid) is None:
-                    self.waiting.discard(rid)
-                    self.submit(rid)
-            tick()
-
-
 class RayExecutor(Executor):
     """Runs on a Ray cluster (settings: config/executors.py's RayConfig)."""
 
@@ -235,12 +123,13 @@ class RayExecutor(Executor):
         ray = import_ray()
         connect(ray, self.settings)
         presses = {"n": 0}
+        address = cluster_address(self.settings)
+        head, driver = head_address(ray, address), None
         try:
-            local = cluster_address(self.settings) == "local"
-            gpus, note = task_gpus(self.settings, ray.cluster_resources().get("GPU", 0), local)
+            gpus, note = task_gpus(self.settings, ray.cluster_resources().get("GPU", 0), address == "local")
             if note:
                 report("ray", note)
-            driver = Driver(ray, plan, self.settings, gpus, report)
+            driver = Driver(ray, plan, self.settings, gpus, report, head)
 
             def on_sigint(signum: int, frame: Any) -> None:
                 presses["n"] += 1
@@ -252,11 +141,8 @@ class RayExecutor(Executor):
                 driver.run([run.id for run in queue], tick)
             finally:
                 signal.signal(signal.SIGINT, previous)
-        except (ray.exceptions.RaySystemError, ConnectionError) as exc:
-            report(
-                "lost", f"the Ray cluster ({exc}); the sweep ends, and `mixft sweep` again resumes its runs"
-            )
-            return presses["n"] > 0  # no ray.shutdown(): it would wait for the lost head
+        except (ray.exceptions.RaySystemError, ConnectionError):  # a Ray call saw the head go first
+            report("lost", head_lost_line(head, len(set(driver.refs.values())) if driver else len(queue)))
         except BaseException:
             ray.shutdown()
             raise
