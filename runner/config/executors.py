@@ -75,8 +75,11 @@ class RayConfig(ExecutorConfig):
     address: str | None = None
     # CPUs each run's task holds (and its threads when it has no GPU)
     cpus_per_run: float = 1.0
-    # runs that share one GPU (each task holds 1/N of it); with gpus_per_run 1 only
+    # most runs that share one GPU: each task holds the share of a GPU its memory estimate needs
+    # (plan/memory.py), at least 1/N; with gpus_per_run 1 only
     runs_per_gpu: int = 1
+    # memory of each of the cluster's GPUs in GB for those shares; null: from its accelerator type
+    gpu_memory_gb: float | None = None
     # Ray's re-runs of a task whose worker or node died (its max_retries); each resumes the run
     node_retries: int = 3
     # Ray's runtime environment of the run tasks (env_vars, working_dir, pip, ...)

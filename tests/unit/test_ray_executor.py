@@ -112,3 +112,17 @@ def test_the_head_of_a_ray_client_address_is_its_client_server_and_the_line_says
         "the Ray cluster at 10.0.0.5:6379 is gone (head lost): 12 runs left to resume; "
         "run the sweep again when the cluster is back"
     )
+
+
+def test_runs_sharing_a_gpu_hold_the_share_their_memory_estimate_needs():
+    from mixft.runner.config.executors import RayConfig
+    from mixft.runner.execute.executors.packing import gpu_fraction
+    from mixft.runner.execute.executors.ray import cluster_gpu_memory
+
+    assert gpu_fraction(30e9, 80e9, 4) == pytest.approx(0.39)  # 30 / (80 x 0.97), rounded up
+    assert gpu_fraction(5e9, 80e9, 4) == 0.25  # never less than 1/runs_per_gpu
+    assert gpu_fraction(200e9, 80e9, 4) == 1.0 and gpu_fraction(5e9, None, 4) == 0.25
+    cluster = {"GPU": 8.0, "accelerator_type:H100": 2.0, "accelerator_type:A10G": 1.0}
+    assert cluster_gpu_memory(RayConfig(), cluster) == 24e9  # the smallest GPU the cluster has
+    assert cluster_gpu_memory(RayConfig(gpu_memory_gb=141), cluster) == 141e9
+    assert cluster_gpu_memory(RayConfig(), {"GPU": 1.0}) is None

@@ -20,14 +20,12 @@ from mixft.runner.config.executors import LocalConfig
 from mixft.runner.errors import ConfigError
 from mixft.runner.execute.entry import EXIT_CLAIMED
 from mixft.runner.execute.executors.base import Executor, Report
-from mixft.runner.execute.executors.packing import Need, Packer, is_out_of_memory
+from mixft.runner.execute.executors.packing import Need, Packer, is_out_of_memory, run_needs
 from mixft.runner.execute.executors.processes import Job, LocalLauncher
 from mixft.runner.execute.executors.slots import Slot, device_slots
 from mixft.runner.execute.states import eligible, held_by, last_error, record_state
 from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
-from mixft.runner.plan.memory import estimate_memory, memory_key
-from mixft.runner.plan.work import work_of
 from mixft.runner.store import rundir
 from mixft.runner.store.status import read_status
 
@@ -153,15 +151,6 @@ class Runner:
             self._unwait(pending)
             tick()
             time.sleep(POLL_S)
-
-
-def run_needs(runs: list[PlannedRun]) -> dict[str, Need]:
-    """Each run's GPU budget (plan/memory.py; a run with its training done only evaluates) and shape."""
-    work = work_of(runs)
-    return {
-        run.id: Need(estimate_memory(run.config, work[run.id].what == "train").budget, memory_key(run.config))
-        for run in runs
-    }
 
 
 class LocalExecutor(Executor):

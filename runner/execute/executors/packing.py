@@ -15,12 +15,15 @@ not fit. With one run per GPU (the default), slots are as plain as without packi
 
 from __future__ import annotations
 
+import math
 import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
 from mixft.runner.execute.executors.slots import Slot
-from mixft.runner.plan.memory import USABLE
+from mixft.runner.plan.grid import PlannedRun
+from mixft.runner.plan.memory import USABLE, estimate_memory, memory_key
+from mixft.runner.plan.work import work_of
 
 OOM_GROWTH = 1.25  # a shape's budget grows by this after an out-of-memory
 OOM_PATTERN = re.compile(r"CUDA out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED")
@@ -135,3 +138,22 @@ class Packer:
         for rid, need in needs.items():
             trial.place(rid, need)
         return {d.slot.name: list(d.runs) for d in trial.devices}
+
+
+def run_needs(runs: list[PlannedRun]) -> dict[str, Need]:
+    """Each run's GPU budget (plan/memory.py; a run with its training done only evaluates) and shape."""
+    work = work_of(runs)
+    return {
+        run.id: Need(estimate_memory(run.config, work[run.id].what == "train").budget, memory_key(run.config))
+        for run in runs
+    }
+
+
+def gpu_fraction(budget: float, memory: float | None, runs_per_gpu: int) -> float:
+    """The share of one GPU a run asks a scheduler with fractional GPUs for (Ray): its budget over
+    the GPU's usable memory, at least 1/runs_per_gpu, at most 1, rounded up to a hundredth; without
+    the GPU's memory, 1/runs_per_gpu."""
+    floor = 1 / runs_per_gpu
+    if not memory:
+        return floor
+    return min(1.0, max(floor, math.ceil(budget / (memory * USABLE) * 100) / 100))

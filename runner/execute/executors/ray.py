@@ -4,8 +4,9 @@ run: mixft sweep smoke --executor ray executor.address=local    |    RAY_ADDRESS
 
 The driver (`mixft sweep`) connects to `executor.address`, else $RAY_ADDRESS, else the cluster that
 `ray start` runs on this host; `address: local` starts a cluster on this host for the sweep only.
-Every run becomes a task holding `cpus_per_run` CPUs and `gpus_per_run` GPUs (1/`runs_per_gpu` of
-one when runs share a GPU); the task runs the run entry in a process of its own (ray_task.py). The
+Every run becomes a task holding `cpus_per_run` CPUs and `gpus_per_run` GPUs; when runs share GPUs
+(`runs_per_gpu` N > 1) each holds the share of one its memory estimate needs (packing.py's
+`gpu_fraction`: budget over the GPU's memory, at least 1/N), so Ray places them by memory; the task runs the run entry in a process of its own (ray_task.py). The
 store, on a file system every node sees, stays the truth: a task whose node is lost is re-run by Ray
 (`node_retries`) and resumes from the run's checkpoint, the run's claim keeping it to one process; a
 run still lost after those is left interrupted, and a lost head ends the sweep with one line
@@ -25,9 +26,11 @@ from typing import Any
 from mixft.runner.config.executors import RayConfig
 from mixft.runner.errors import ConfigError
 from mixft.runner.execute.executors.base import Executor, Report
+from mixft.runner.execute.executors.packing import gpu_fraction, run_needs
 from mixft.runner.execute.executors.ray_driver import Driver, head_address, head_lost_line
 from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
+from mixft.runner.plan.hardware import GPU_MEMORY_GB, gpu_named
 from mixft.runner.store import rundir
 
 LIVE = ("PENDING", "RUNNING")  # ray.json states of a task in flight
@@ -82,6 +85,31 @@ def task_gpus(cfg: RayConfig, cluster_gpus: float, local: bool) -> tuple[float, 
     return (1 / cfg.runs_per_gpu if cfg.gpus_per_run == 1 else float(cfg.gpus_per_run)), None
 
 
+def cluster_gpu_memory(cfg: RayConfig, resources: dict[str, float]) -> float | None:
+    """Bytes of memory of the cluster's GPUs: executor.gpu_memory_gb, else the least of the
+    accelerator types Ray reports (`accelerator_type:H100`) that plan/hardware.py knows; else None."""
+    if cfg.gpu_memory_gb is not None:
+        return cfg.gpu_memory_gb * 1e9
+    sizes = [
+        GPU_MEMORY_GB[name] * 1e9
+        for key in resources
+        if key.startswith("accelerator_type:") and (name := gpu_named(key.partition(":")[2])) in GPU_MEMORY_GB
+    ]
+    return min(sizes) if sizes else None
+
+
+def gpu_shares(
+    cfg: RayConfig, queue: list[PlannedRun], gpus: float, resources: dict[str, float]
+) -> dict[str, float]:
+    """Each run's share of a GPU when runs share GPUs (packing.py's `gpu_fraction`); else none."""
+    if not 0 < gpus < 1:
+        return {}
+    memory = cluster_gpu_memory(cfg, resources)
+    return {
+        rid: gpu_fraction(need.budget, memory, cfg.runs_per_gpu) for rid, need in run_needs(queue).items()
+    }
+
+
 def connect(ray: Any, cfg: RayConfig) -> None:
     """ray.init on the cluster the settings name; a one-line ConfigError when there is none."""
     address = cluster_address(cfg)
@@ -126,10 +154,12 @@ class RayExecutor(Executor):
         address = cluster_address(self.settings)
         head, driver = head_address(ray, address), None
         try:
-            gpus, note = task_gpus(self.settings, ray.cluster_resources().get("GPU", 0), address == "local")
+            resources = ray.cluster_resources()
+            gpus, note = task_gpus(self.settings, resources.get("GPU", 0), address == "local")
             if note:
                 report("ray", note)
-            driver = Driver(ray, plan, self.settings, gpus, report, head)
+            shares = gpu_shares(self.settings, queue, gpus, resources)
+            driver = Driver(ray, plan, self.settings, gpus, report, head, shares)
 
             def on_sigint(signum: int, frame: Any) -> None:
                 presses["n"] += 1

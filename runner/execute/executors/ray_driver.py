@@ -64,8 +64,19 @@ def head_lost_line(address: str, left: int) -> str:
 class Driver:
     """Submits runs as tasks, collects their ends, resubmits failed runs with retries left."""
 
-    def __init__(self, ray: Any, plan: Plan, cfg: RayConfig, gpus: float, report: Report, head: str) -> None:
+    def __init__(
+        self,
+        ray: Any,
+        plan: Plan,
+        cfg: RayConfig,
+        gpus: float,
+        report: Report,
+        head: str,
+        shares: dict[str, float] | None = None,
+    ) -> None:
         self.ray, self.plan, self.cfg, self.gpus, self.report = ray, plan, cfg, gpus, report
+        # run id -> its share of a GPU, by memory (ray.py's gpu_shares); else `gpus` each
+        self.shares = shares or {}
         self.head = head  # HOST:PORT the head answers on
         self.silent_since: float | None = None  # when the head last stopped answering
         self.lost = False
@@ -103,11 +114,14 @@ class Driver:
         gpus = math.ceil(self.gpus)  # the GPUs a run sees: the one it shares, or its own
         deepspeed = run.config.training.deepspeed
         spec = TaskSpec(rid, self.plan.sweep, self.env, gpus, cfg.cpus_per_run, cfg.timeout_min, deepspeed)
-        ref = self.remote.options(name=f"mixft-{rid}", **self.resources, **self.retries).remote(spec)
+        resources = {**self.resources, "num_gpus": self.shares.get(rid, self.gpus)}
+        ref = self.remote.options(name=f"mixft-{rid}", **resources, **self.retries).remote(spec)
         self.refs[ref] = rid
         driver = {"host": socket.gethostname(), "pid": os.getpid()}
         rundir.write_ray_task(run_dir(rid), task=ref.task_id().hex(), state="PENDING", driver=driver)
-        self.report("queued", f"{rid} as a Ray task ({cfg.cpus_per_run:g} CPU, {self.gpus:g} GPU)")
+        self.report(
+            "queued", f"{rid} as a Ray task ({cfg.cpus_per_run:g} CPU, {resources['num_gpus']:g} GPU)"
+        )
 
     def outcome(self, ref: Any) -> tuple[int | None, str]:
         """The run entry's exit code, or None and why the task did not end by itself."""
