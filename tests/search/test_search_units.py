@@ -131,3 +131,20 @@ def test_sweep_and_search_refuse_each_others_files():
         spec = load_sweep("search_smoke")
         spec.grid = {"model": "tiny"}
         Search(spec, [], settings_of(spec, None, None))
+
+
+@pytest.mark.parametrize("sampler", ["tpe", "random", "gp"])
+def test_every_sampler_proposes_valid_mixtures_and_learns_from_told_values(sampler):
+    import optuna
+
+    from mixft.runner.search.loop import _sampler
+
+    settings = SearchSettings(space="both", share_step=0.25, sampler=sampler, sampler_seed=1)
+    study = optuna.create_study(direction="maximize", sampler=_sampler(settings))
+    s = Space(SOURCES, settings)
+    for _ in range(6):
+        trial = study.ask()
+        mix = s.propose(trial)
+        assert mix is not None and set(mix.tasks) <= set(SOURCES)
+        study.tell(trial, mix.share_of("fpb"))  # a toy objective: more fpb is better
+    assert len(study.trials) == 6 and study.best_value > 0
