@@ -31,6 +31,12 @@ def sweep(
         int | None,
         typer.Option(help="GPUs per run; K > 1 launches through accelerate (default: executor.gpus_per_run)"),
     ] = None,
+    procs_per_run: Annotated[
+        int | None,
+        typer.Option(
+            help="CPU processes per run; P > 1 launches through torchrun, DDP over gloo (default: executor.procs_per_run)"
+        ),
+    ] = None,
     max_parallel: Annotated[
         int | None, typer.Option(help="Most runs at once (default: executor.max_parallel, one per slot)")
     ] = None,
@@ -65,7 +71,7 @@ def sweep(
     from mixft.runner.execute.options import planned
 
     options = {"gpus": gpus, "gpus_per_run": gpus_per_run, "max_parallel": max_parallel}
-    options["runs_per_gpu"] = runs_per_gpu
+    options |= {"runs_per_gpu": runs_per_gpu, "procs_per_run": procs_per_run}
     options |= {"retries": retries, "timeout_min": timeout_min}
     if sample is not None and (not rehearse or sample < 1):
         raise typer.BadParameter("--sample N (N >= 1) goes with --rehearse", param_hint="--sample")

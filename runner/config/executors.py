@@ -45,6 +45,9 @@ class LocalConfig(ExecutorConfig):
     runs_per_gpu: int = 1
     # memory of each GPU in GB for packing; null: what nvidia-smi says
     gpu_memory_gb: float | None = None
+    # processes each run trains on when it runs on CPU (DDP over gloo, through torchrun): the CPU
+    # counterpart of gpus_per_run; the cores are split between them
+    procs_per_run: int = 1
 
 
 @dataclass

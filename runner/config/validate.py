@@ -180,6 +180,7 @@ POSITIVE_SETTINGS = (
     "array_parallelism",
     "runs_per_gpu",
     "gpu_memory_gb",
+    "procs_per_run",
 )
 
 

@@ -27,6 +27,7 @@ from mixft.runner.config.run import resolve, role_of
 from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
 from mixft.runner.evaluate.engines import engine_record, resolve_engine
+from mixft.runner.execute.launch import die_with_launcher
 from mixft.runner.execute.work import Interrupted, needs_training, recorded, train_only, work
 from mixft.runner.paths import run_dir, training_dir
 from mixft.runner.plan.ids import identify, ids_of
@@ -73,7 +74,7 @@ def _raise_interrupted(signum: int, frame: Any) -> None:
 
 
 def is_main_process() -> bool:
-    """False in the extra processes `accelerate launch` starts for a multi-GPU run (RANK > 0)."""
+    """False in the extra processes a launcher starts for a run on K GPUs or P CPU processes (RANK > 0)."""
     return int(os.environ.get("RANK", "0")) == 0
 
 
@@ -149,6 +150,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("run_id")
     parser.add_argument("--sweep", default=None)
     args = parser.parse_args(argv)
+    die_with_launcher()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
     try:
         execute(args.run_id, args.sweep)

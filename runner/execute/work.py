@@ -61,11 +61,20 @@ def _train(cfg: Config, tokenizer: Any, training: Path, report_to: str) -> tuple
         metrics = {"time/data_s": time.perf_counter() - clock}
         trained = train(cfg, built.rows, tokenizer, training, report_to)
         metrics |= {**trained.metrics, "train/resumed_from_step": float(trained.resumed_from_step)}
+        metrics["train/world_size"] = float(world_size())
         metrics["time/train_s"] = time.perf_counter() - clock - metrics["time/data_s"]
         metrics |= utilisation(cfg, metrics)
         rundir.write_metrics(training, metrics)
         set_state(training, "done")
         return trained.model, metrics
+
+
+def world_size() -> int:
+    """Processes the training ran on: the size of its process group (1 when it had none, as when
+    each process of a launch trains alone, which a CPU launch without accelerate's CPU mode does)."""
+    import torch.distributed as dist
+
+    return dist.get_world_size() if dist.is_available() and dist.is_initialized() else 1
 
 
 def utilisation(cfg: Config, metrics: dict[str, float]) -> dict[str, float]:
@@ -130,7 +139,7 @@ def work(cfg: Config, folder: Path, training: Path, train_now: bool, report_to: 
 
 
 def train_only(cfg: Config, training: Path) -> None:
-    """A non-main process of a multi-GPU run: take part in training; states, eval and W&B are rank 0's."""
+    """A non-main process of a run on several GPUs or CPU processes: take part in training; states, eval and W&B are rank 0's."""
     from mixft.runner.data.build import build_training_set
     from mixft.runner.data.tokenizer import load_tokenizer
     from mixft.runner.train.trainer import train

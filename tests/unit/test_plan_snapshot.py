@@ -78,5 +78,6 @@ def test_a_packaged_sweep_plans_what_it_planned_before(name):
         executor = config["executor"]
         # packing came later, at its defaults: one run a GPU, each GPU's memory from nvidia-smi
         assert (executor.pop("runs_per_gpu", 1), executor.pop("gpu_memory_gb", None)) == (1, None)
+        assert executor.pop("procs_per_run", 1) == 1  # came later too: one process a CPU run
         assert set(executor) <= set(old["executor"])  # the other executors' settings are gone
         assert executor == {k: old["executor"][k] for k in executor}, run.overrides  # 240 == 240.0

@@ -1,6 +1,6 @@
 """The local executor: this host's GPUs, or CPU workers, one run process per device slot.
 
-run: mixft sweep smoke    |    mixft sweep cocktail_paper --gpus 0-7 --gpus-per-run 2
+run: mixft sweep smoke    |    mixft sweep cocktail_paper --gpus 0-7 --gpus-per-run 2    |    mixft sweep smoke --procs-per-run 2
 
 Runs are placed on free slots in the order given (longest first). A run claimed by another live
 process (a second sweep, a worker left from a killed sweep) is waited for, not run twice. The first
@@ -81,6 +81,10 @@ class Runner:
 
     def _finish(self, rid: str, code: int, pending: deque[str]) -> None:
         job = self.active.pop(rid)
+        if code not in (0, EXIT_CLAIMED) and held_by(rid) is not None:
+            # a launcher reports a rank's exit 3 (claimed elsewhere) as its own failure: the run's
+            # claim, held by a live process now, says it was not ours to record
+            code = EXIT_CLAIMED
         state = read_status(run_dir(rid))["state"]
         again = code != EXIT_CLAIMED and state == "failed" and self._retry_out_of_memory(rid, job.slot)
         alone = not self.packer.shared(rid)
@@ -162,7 +166,9 @@ class LocalExecutor(Executor):
     def slots(self) -> list[Slot]:
         """The device slots runs are placed in."""
         s = self.settings
-        return device_slots(s.gpus, s.gpus_per_run, s.max_parallel, memory_gb=s.gpu_memory_gb)
+        return device_slots(
+            s.gpus, s.gpus_per_run, s.max_parallel, memory_gb=s.gpu_memory_gb, procs_per_run=s.procs_per_run
+        )
 
     def packer(self) -> Packer:
         """The placement of runs on this host's slots, checked: packing needs each GPU's memory."""
@@ -180,6 +186,8 @@ class LocalExecutor(Executor):
         packer = self.packer()
         slots = [d.slot for d in packer.devices]
         text = f"{len(slots)} slot(s) ({', '.join(slot.name for slot in slots)})"
+        if slots and slots[0].procs > 1:
+            text += f", {slots[0].procs} processes a run (DDP over gloo)"
         if packer.packing:
             text += f", up to {packer.per_device} runs a GPU by memory"
         elif self.settings.runs_per_gpu > 1:

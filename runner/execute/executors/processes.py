@@ -4,7 +4,8 @@ run: mixft sweep smoke
 
 Each run gets its own process (a crash or out-of-memory fails only that run) and its slot's
 environment. A multiprocessing fork server imports the training stack once, so a run does not pay
-the ~5 s import of torch, transformers and TRL; a run on K > 1 GPUs is started by `accelerate launch`.
+the ~5 s import of torch, transformers and TRL; a run on K > 1 GPUs is started by `accelerate launch`,
+one on P > 1 CPU processes by torchrun (execute/launch.py), each on a rendezvous port of its own.
 """
 
 from __future__ import annotations
@@ -22,7 +23,7 @@ from pathlib import Path
 from typing import Any
 
 from mixft.runner.execute.executors.slots import Slot
-from mixft.runner.execute.launch import ENTRY, entry_args, launch_command, needs_launcher
+from mixft.runner.execute.launch import ENTRY, entry_args, launch_command, launch_env, needs_launcher
 
 PRELOAD = [
     ENTRY,
@@ -95,13 +96,13 @@ class LocalLauncher:
     ) -> Job:
         """Start one run in `slot`; its stdout and stderr go to `log_path`.
 
-        A run that `needs_launcher` (K > 1 GPUs, or DeepSpeed on a GPU) is started by `accelerate
-        launch`; any other is forked from the server.
+        A run that `needs_launcher` (K > 1 GPUs, DeepSpeed on a GPU, P > 1 CPU processes) is started
+        by its launcher; any other is forked from the server.
         """
         log_path.parent.mkdir(parents=True, exist_ok=True)
         job = Job(run_id, slot)
-        if needs_launcher(slot.gpus, deepspeed):
-            job.handle = self._accelerate(run_id, sweep, slot, log_path, deepspeed is not None)
+        if needs_launcher(slot.gpus, deepspeed, slot.procs):
+            job.handle = self._launch(run_id, sweep, slot, log_path, deepspeed is not None)
         else:
             job.handle = self._ctx.Process(
                 target=_child, args=(run_id, sweep, slot.env, str(log_path)), name=run_id
@@ -110,15 +111,15 @@ class LocalLauncher:
         return job
 
     @staticmethod
-    def _accelerate(
+    def _launch(
         run_id: str, sweep: str | None, slot: Slot, log_path: Path, deepspeed: bool
     ) -> subprocess.Popen:
-        # a port of its own: runs packed on one GPU would otherwise all take accelerate's 29500
-        cmd = launch_command(run_id, sweep, max(1, slot.gpus), deepspeed, port=free_port())
+        # a port of its own: runs packed on one GPU (or CPU runs side by side) would otherwise all
+        # take the launcher's default 29500
+        cmd = launch_command(run_id, sweep, slot.gpus, deepspeed, port=free_port(), procs=slot.procs)
+        env = {**os.environ, **slot.env, **launch_env(slot.gpus, deepspeed)}
         with log_path.open("ab") as log:
-            return subprocess.Popen(
-                cmd, env={**os.environ, **slot.env}, stdout=log, stderr=log, start_new_session=True
-            )
+            return subprocess.Popen(cmd, env=env, stdout=log, stderr=log, start_new_session=True)
 
     def stop(self, job: Job, grace_s: float = 30.0) -> None:
         """SIGTERM (the run records itself interrupted), then SIGKILL after `grace_s`."""

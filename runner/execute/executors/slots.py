@@ -1,6 +1,7 @@
 """Device slots of this host: K GPUs per run, or CPU workers with the cores split between them.
 
 run: mixft sweep smoke --gpus none --max-parallel 2    (two CPU workers, one thread each on 2 cores)
+run: mixft sweep smoke --procs-per-run 2               (one CPU worker of 2 processes, a thread each)
 """
 
 from __future__ import annotations
@@ -21,6 +22,8 @@ class Slot:
     gpus: int = 0
     # bytes of memory of each of its GPUs (the least of them); None: unknown, or a CPU slot
     memory: float | None = None
+    # processes a run in this CPU slot trains on (P > 1: torchrun, DDP over gloo)
+    procs: int = 1
 
 
 def parse_gpu_list(text: str) -> list[int]:
@@ -72,6 +75,7 @@ def device_slots(
     max_parallel: int | None,
     cores: int | None = None,
     memory_gb: float | None = None,
+    procs_per_run: int = 1,
 ) -> list[Slot]:
     """The slots runs are placed in.
 
@@ -82,9 +86,18 @@ def device_slots(
         cores: CPU cores to split between CPU workers (default: this host's).
         memory_gb: Memory of each GPU in GB; None: what nvidia-smi says (ids as CUDA numbers them
             when CUDA_VISIBLE_DEVICES is unset).
+        procs_per_run: Processes each CPU run trains on; the cores are split between all of them.
+
+    Raises:
+        ConfigError: a bad GPU list, more GPUs per run than GPUs, or procs_per_run > 1 on GPUs.
     """
     ids = visible_gpus() if gpus == "all" else [] if gpus == "none" else parse_gpu_list(gpus)
     if ids:
+        if procs_per_run > 1:
+            raise ConfigError(
+                f"--procs-per-run {procs_per_run} is for runs on CPU and this sweep runs on GPUs {ids}; "
+                "use --gpus-per-run, or --gpus none"
+            )
         if gpus_per_run > len(ids):
             raise ConfigError(f"--gpus-per-run {gpus_per_run} but only {len(ids)} GPUs: {ids}")
         groups = [ids[i : i + gpus_per_run] for i in range(0, len(ids) - gpus_per_run + 1, gpus_per_run)]
@@ -108,7 +121,8 @@ def device_slots(
         ]
     cores = cores or os.cpu_count() or 1
     # tiny models run faster on one thread each (measured 90 vs 147 ms a step with two)
-    workers = max(1, min(max_parallel or min(cores, 4), cores))
-    threads = str(max(1, cores // workers))
+    fits = max(1, cores // procs_per_run)  # runs whose processes get a core each
+    workers = max(1, min(max_parallel or min(fits, 4), fits))
+    threads = str(max(1, cores // (workers * procs_per_run)))
     env = {"CUDA_VISIBLE_DEVICES": "", "OMP_NUM_THREADS": threads, "MKL_NUM_THREADS": threads}
-    return [Slot(f"cpu{i}", dict(env)) for i in range(workers)]
+    return [Slot(f"cpu{i}", dict(env), procs=procs_per_run) for i in range(workers)]
