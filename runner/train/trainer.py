@@ -191,6 +191,9 @@ def train(cfg: Config, rows: Any, tokenizer: Any, run_dir: Path, report_to: str)
         "train/steps": float(steps),
         "train/runtime_s": runtime,  # this attempt's
         "train/examples": float(len(rows)),
+        # the autocast training.precision resolved to on this machine (auto is what the id hashes)
+        "train/bf16": float(args.bf16),
+        "train/fp16": float(args.fp16),
         **_loss_metrics(history),
         **throughput(trainer.state.num_input_tokens_seen - seen_before, runtime),
     }

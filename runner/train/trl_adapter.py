@@ -15,25 +15,9 @@ from typing import Any
 from mixft.runner.config.run import epochs_and_warmup
 from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
+from mixft.runner.train.precision import four_bit_config, precision_flags
 
 DEEPSPEED_PACKAGE = "mixft.conf.accelerate"
-
-
-def precision_flags(precision: str) -> dict[str, bool]:
-    """bf16/fp16 flags the device supports; auto picks bf16 on a GPU that has it, else fp32."""
-    import torch
-
-    cuda = torch.cuda.is_available()
-    bf16_ok = cuda and torch.cuda.is_bf16_supported()
-    if precision == "auto":
-        return {"bf16": bf16_ok, "fp16": False}
-    if precision == "fp16" and not cuda:
-        raise ConfigError(
-            "training.precision=fp16 needs a CUDA GPU; use training.precision=auto on this machine"
-        )
-    if precision == "bf16" and cuda and not bf16_ok:
-        raise ConfigError("this GPU has no bf16; use training.precision=fp16 or auto")
-    return {"bf16": precision == "bf16", "fp16": precision == "fp16"}
 
 
 def deepspeed_config(name: str | None, cuda: bool) -> str | None:
@@ -129,22 +113,11 @@ def lora_config(cfg: Config) -> Any:
 
 
 def quantization_config(cfg: Config) -> Any:
-    """bitsandbytes 4-bit config for qlora; a clear error where there is no CUDA or no bitsandbytes."""
+    """bitsandbytes 4-bit config for qlora (CUDA or CPU; see precision.four_bit_config), else None.
+
+    Raises:
+        ConfigError: qlora on a machine where bitsandbytes cannot quantise.
+    """
     if cfg.training.method != "qlora":
         return None
-    import importlib.util
-
-    import torch
-
-    if not torch.cuda.is_available() or importlib.util.find_spec("bitsandbytes") is None:
-        raise ConfigError(
-            "training.method=qlora needs a CUDA GPU and the bitsandbytes package; use training.method=lora here"
-        )
-    from transformers import BitsAndBytesConfig
-
-    return BitsAndBytesConfig(
-        load_in_4bit=True,
-        bnb_4bit_quant_type="nf4",
-        bnb_4bit_use_double_quant=True,
-        bnb_4bit_compute_dtype=torch.bfloat16 if torch.cuda.is_bf16_supported() else torch.float16,
-    )
+    return four_bit_config()

@@ -178,8 +178,3 @@ def test_vllm_without_cuda_is_one_line_before_anything_trains():
     result = invoke("run", *FPB, "eval.engine=vllm")
     assert_usage_error(result, "eval.engine=vllm needs vLLM and a CUDA GPU")
     assert not list(Path(os.environ["MIXFT_HOME"], "runs").glob("*/model"))
-
-
-def test_qlora_without_cuda_is_a_clear_error():
-    result = invoke("run", *FPB, "training=lora", "training.method=qlora")
-    assert_usage_error(result, "qlora needs a CUDA GPU")
