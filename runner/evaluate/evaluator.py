@@ -19,7 +19,7 @@ from mixft.runner.data.cache import permutation
 from mixft.runner.data.format import to_examples
 from mixft.runner.data.sources import load_split
 from mixft.runner.errors import ConfigError
-from mixft.runner.evaluate.engines import Generate, hf_generator
+from mixft.runner.evaluate.engines import Generate, Generation, hf_generator
 from mixft.runner.evaluate.suites import evaluate_suite
 from mixft.runner.scoring.scorers import scorer_for
 from mixft.runner.store import rundir
@@ -109,26 +109,27 @@ def evaluate_run(
     tokenizer: Any,
     run_dir: Path | None,
     examples: dict[str, list[dict[str, Any]]] | None = None,
-    generate: Generate | None = None,
+    generate: Generation | None = None,
 ) -> dict[str, float]:
     """Score a model on the suites of eval.suites, then on every task of `eval_tasks(cfg)`.
 
     Args:
         cfg: The run config.
-        model: A causal LM: the suites score it in place (lm-eval's HFLM wraps it).
+        model: A causal LM: lm-eval's HFLM scores the suites' tasks on it in place, but for generative
+            tasks when the engine has a model of its own for lm-eval (vllm).
         tokenizer: Its tokenizer.
         run_dir: Run directory for predictions/<task>.jsonl and suites/; None writes nothing.
         examples: Task -> its `eval_examples`, for the tasks the caller has loaded already.
-        generate: The task generator (engines.task_generator); None: batched hf generation.
+        generate: The run's generator (engines.task_generator); None: batched hf generation.
 
     Returns:
         One flat dict {"eval/<task>/<metric>": value} over all tasks, and
         {"suite/<suite>/<task>/<metric>": value} over the tasks of eval.suites.
     """
     result: dict[str, float] = {}
-    for name in cfg.eval.suites:  # first: a vLLM task generator moves the model off the GPU
-        result |= evaluate_suite(cfg.suite[name], model, tokenizer, run_dir)
     generate = generate or hf_generator(model, tokenizer, cfg.eval.batch_size)
+    for name in cfg.eval.suites:  # first: a vLLM engine moves the model off the GPU at its first use
+        result |= evaluate_suite(cfg.suite[name], model, tokenizer, run_dir, generate)
     for task in eval_tasks(cfg):
         scores = evaluate_task(cfg, task, generate, run_dir, (examples or {}).get(task))
         log.info("eval %s: %s", task, " ".join(f"{k}={v:.4g}" for k, v in scores.items()))

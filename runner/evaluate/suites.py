@@ -3,11 +3,14 @@
 run: mixft run model=tiny data.samples=true 'mixture.tasks=[fpb]' eval.suites=[general]
 
 A suite (conf/suite/<name>.yaml) names lm-eval tasks or groups. lm-eval's HFLM wraps the model and
-tokenizer the evaluation already holds (no second load from disk); `simple_evaluate` scores every
-task with its samples logged, and each document's record is kept in the evaluation's folder
+tokenizer the evaluation already holds (no second load from disk); a generative task (every leaf
+`generate_until`) goes through the run's engine instead when it has a model for lm-eval (vllm: lm-eval's
+own vLLM model on the engine the run's task evaluations use). `simple_evaluate` scores every task
+with its samples logged, and each document's record is kept in the evaluation's folder
 (suites/<suite>/<task>.jsonl, one line per document: doc_id, doc_hash, prompt_hash, target_hash,
 metrics, response) with suites/<suite>/settings.json saying what they were scored under (few-shot,
-limit, chat template, decoding, a digest of lm-eval's resolved task config, engine, lm-eval version).
+limit, chat template, decoding, a digest of lm-eval's resolved task config, the engine that scored
+each task, lm-eval version).
 `mixft compare --view forgetting` pairs runs by document from these files. A group (mmlu) is one
 task of the suite: its records are its leaves' documents, doc_id `<leaf>/<doc_id>`.
 
@@ -28,11 +31,12 @@ from typing import Any
 from mixft.runner.config.eval_schema import SuiteConfig
 from mixft.runner.config.validate import require_lm_eval
 from mixft.runner.errors import ConfigError
+from mixft.runner.evaluate.engines.base import Generation
 from mixft.runner.store import rundir
 
 log = logging.getLogger(__name__)
 
-ENGINE = "hf"
+HF = "hf"
 # lm-eval's seeds, fixed so that few-shot examples are the same documents for every run
 SEEDS = {"random_seed": 0, "numpy_random_seed": 1234, "torch_random_seed": 1234, "fewshot_random_seed": 1234}
 
@@ -82,10 +86,19 @@ def _check_names(suite: SuiteConfig, manager: Any) -> None:
         raise ConfigError(f"suite '{suite.name}': revisions name tasks it does not run: {', '.join(extra)}")
 
 
-def _tasks(suite: SuiteConfig, manager: Any) -> list[Any]:
-    """The suite's tasks and groups, built by `manager`."""
+def _tasks(suite: SuiteConfig, manager: Any) -> dict[str, list[Any]]:
+    """The suite's tasks and groups, each built by `manager`, by the name the suite gives it."""
     _check_names(suite, manager)
-    return [built for t in suite.tasks for built in _build(manager, t, suite.revisions.get(t))]
+    return {t: _build(manager, t, suite.revisions.get(t)) for t in suite.tasks}
+
+
+def _generative(built: Any) -> bool:
+    """Whether every leaf task of a built task, group (a dict of its children) or tag generates."""
+    if isinstance(built, dict):
+        return all(_generative(child) for child in built.values())
+    if isinstance(built, list | tuple):
+        return all(_generative(child) for child in built)
+    return getattr(built, "OUTPUT_TYPE", None) == "generate_until"
 
 
 def check_suite(suite: SuiteConfig) -> None:
@@ -106,7 +119,7 @@ def check_suite(suite: SuiteConfig) -> None:
     _check_names(suite, _task_manager(suite.include_path, True))
 
 
-def _load(suite: SuiteConfig) -> tuple[Any, list[Any]]:
+def _load(suite: SuiteConfig) -> tuple[Any, dict[str, list[Any]]]:
     """The task index and the suite's built tasks. A suite whose tasks all live in its include_path is
     built from that folder alone: indexing lm-eval's own ~15,000 task files takes seconds."""
     if suite.include_path is not None:
@@ -122,14 +135,33 @@ def _load(suite: SuiteConfig) -> tuple[Any, list[Any]]:
     return manager, _tasks(suite, manager)
 
 
-def run_lm_eval(suite: SuiteConfig, model: Any, tokenizer: Any) -> dict[str, Any]:
-    """lm-eval's result dict (samples logged) for one suite on a loaded model."""
+def run_lm_eval(
+    suite: SuiteConfig, model: Any, tokenizer: Any, generation: Generation | None = None
+) -> tuple[dict[str, Any], dict[str, str]]:
+    """lm-eval's result dict (samples logged) for one suite on a loaded model, and the engine that
+    scored each task of the suite: hf (HFLM on `model`), or the engine of `generation` for generative
+    tasks when it has a model for lm-eval. HFLM's tasks go first: a vLLM engine takes the GPU."""
     require_lm_eval(suite.name)
-    from lm_eval import simple_evaluate
+    manager, built = _load(suite)
+    on_engine = generation.suite_model if generation is not None else None
+    engines = {t: generation.engine if on_engine and _generative(b) else HF for t, b in built.items()}
+    results = []
+    for engine in dict.fromkeys(sorted(engines.values(), key=lambda e: e != HF)):
+        tasks = [b for t, parts in built.items() if engines[t] == engine for b in parts]
+        lm = _hflm(suite, model, tokenizer) if engine == HF else on_engine(suite)  # type: ignore[misc]
+        results.append(_simple_evaluate(suite, lm, tasks, manager))
+    return _merge(results), engines
+
+
+def _hflm(suite: SuiteConfig, model: Any, tokenizer: Any) -> Any:
     from lm_eval.models.huggingface import HFLM
 
-    manager, tasks = _load(suite)
-    lm = HFLM(pretrained=model, tokenizer=tokenizer, batch_size=suite.batch_size)
+    return HFLM(pretrained=model, tokenizer=tokenizer, batch_size=suite.batch_size)
+
+
+def _simple_evaluate(suite: SuiteConfig, lm: Any, tasks: list[Any], manager: Any) -> dict[str, Any]:
+    from lm_eval import simple_evaluate
+
     gen_kwargs = {"max_gen_toks": suite.max_gen_toks} if suite.max_gen_toks is not None else None
     result = simple_evaluate(
         model=lm,
@@ -145,6 +177,18 @@ def run_lm_eval(suite: SuiteConfig, model: Any, tokenizer: Any) -> dict[str, Any
     )
     assert result is not None  # None only off rank 0; mixft evaluates in one process
     return result
+
+
+def _merge(results: list[dict[str, Any]]) -> dict[str, Any]:
+    """One result dict of several `simple_evaluate` calls over disjoint tasks (per-task keys merged)."""
+    merged: dict[str, Any] = {}
+    for result in results:
+        for key, value in result.items():
+            if isinstance(value, dict):
+                merged.setdefault(key, {}).update(value)
+            else:
+                merged.setdefault(key, value)
+    return merged
 
 
 def _leaves(result: dict[str, Any], task: str) -> list[str]:
@@ -183,7 +227,12 @@ def _records(result: dict[str, Any], task: str) -> tuple[list[dict[str, Any]], d
 
 
 def _task_settings(
-    suite: SuiteConfig, result: dict[str, Any], task: str, records: list[Any], names: dict[str, str]
+    suite: SuiteConfig,
+    result: dict[str, Any],
+    task: str,
+    records: list[Any],
+    names: dict[str, str],
+    engine: str,
 ) -> dict[str, Any]:
     leaves = _leaves(result, task)
     configs = {leaf: result["configs"][leaf] for leaf in leaves}
@@ -198,6 +247,7 @@ def _task_settings(
         "output_type": first.get("output_type"),
         "generation_kwargs": first.get("generation_kwargs"),
         "config_digest": _digest(configs),
+        "engine": engine,
         "n_docs": len(records),
         "metrics": list(names),
         "higher_is_better": {name: bool(better.get(metric, True)) for name, metric in names.items()},
@@ -221,7 +271,9 @@ def _scores(
     return scores
 
 
-def evaluate_suite(suite: SuiteConfig, model: Any, tokenizer: Any, run_dir: Path | None) -> dict[str, float]:
+def evaluate_suite(
+    suite: SuiteConfig, model: Any, tokenizer: Any, run_dir: Path | None, generation: Generation | None = None
+) -> dict[str, float]:
     """Score a loaded model on one suite; write its records and settings when `run_dir` is given.
 
     Args:
@@ -229,6 +281,8 @@ def evaluate_suite(suite: SuiteConfig, model: Any, tokenizer: Any, run_dir: Path
         model: A causal LM (transformers), on the device it is evaluated on.
         tokenizer: Its tokenizer.
         run_dir: The evaluation's folder; None writes nothing.
+        generation: The run's generator (engines.task_generator): its engine scores the generative
+            tasks when it has a model for lm-eval; None: HFLM scores every task.
 
     Returns:
         {"suite/<suite>/<task>/<metric>": score} for every task of the suite.
@@ -238,18 +292,25 @@ def evaluate_suite(suite: SuiteConfig, model: Any, tokenizer: Any, run_dir: Path
     """
     from importlib.metadata import version
 
-    result = run_lm_eval(suite, model, tokenizer)
+    result, engines = run_lm_eval(suite, model, tokenizer, generation)
     metrics: dict[str, float] = {}
     records: dict[str, list[dict[str, Any]]] = {}
     tasks: dict[str, Any] = defaultdict(dict)
     for task in suite.tasks:
         rows, names = _records(result, task)
         records[task] = rows
-        tasks[task] = _task_settings(suite, result, task, rows, names)
+        tasks[task] = _task_settings(suite, result, task, rows, names, engines[task])
         scores = _scores(result, task, rows, names)
-        log.info("suite %s/%s: %s", suite.name, task, " ".join(f"{k}={v:.4g}" for k, v in scores.items()))
+        log.info(
+            "suite %s/%s (%s): %s",
+            suite.name,
+            task,
+            engines[task],
+            " ".join(f"{k}={v:.4g}" for k, v in scores.items()),
+        )
         metrics |= {f"suite/{suite.name}/{task}/{name}": value for name, value in scores.items()}
-    settings = {"suite": suite.name, "lm_eval_version": version("lm_eval"), "engine": ENGINE, "tasks": tasks}
+    engine = generation.engine if generation is not None else HF
+    settings = {"suite": suite.name, "lm_eval_version": version("lm_eval"), "engine": engine, "tasks": tasks}
     if run_dir is not None:
         rundir.write_suite(Path(run_dir), suite.name, settings, records)
     return metrics

