@@ -81,10 +81,11 @@ def launch_env(gpus: int, deepspeed: bool = False) -> dict[str, str]:
     each process trains alone, DistributedType.NO), gloo on loopback, DeepSpeed's CPU accelerator."""
     if gpus > 0:
         return {}
-    env = {"ACCELERATE_USE_CPU": "1", "TOKENIZERS_PARALLELISM": "false"}
+    env = {"TOKENIZERS_PARALLELISM": "false"}
     if sys.platform.startswith("linux") and "GLOO_SOCKET_IFNAME" not in os.environ:
         env["GLOO_SOCKET_IFNAME"] = LOOPBACK
-    return env | ({"DS_ACCELERATOR": "cpu"} if deepspeed else {})
+    # accelerate's CPU mode turns DeepSpeed off: DeepSpeed's CPU accelerator takes its place
+    return env | ({"DS_ACCELERATOR": "cpu"} if deepspeed else {"ACCELERATE_USE_CPU": "1"})
 
 
 def die_with_launcher() -> None:

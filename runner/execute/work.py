@@ -56,6 +56,7 @@ def _train(cfg: Config, tokenizer: Any, training: Path, report_to: str) -> tuple
     set_state(training, "running")
     with recorded(training):
         clock = time.perf_counter()
+        built_before_ranks_meet(cfg)
         built = build_training_set(cfg, tokenizer)
         rundir.write_manifest(training, built.manifest)
         metrics = {"time/data_s": time.perf_counter() - clock}
@@ -67,6 +68,15 @@ def _train(cfg: Config, tokenizer: Any, training: Path, report_to: str) -> tuple
         rundir.write_metrics(training, metrics)
         set_state(training, "done")
         return trained.model, metrics
+
+
+def built_before_ranks_meet(cfg: Config) -> None:
+    """Build a local model (the tiny one) now, before the trainer forms a run's process group: once
+    it has, transformers' save_pretrained writes no weights in a rank > 0, and the rank that builds
+    the model first would leave a folder without them."""
+    from mixft.runner.train.models import model_source
+
+    model_source(cfg.model)
 
 
 def world_size() -> int:
@@ -146,4 +156,5 @@ def train_only(cfg: Config, training: Path) -> None:
 
     tokenizer = load_tokenizer(cfg.model)
     if needs_training(cfg, training):
+        built_before_ranks_meet(cfg)
         train(cfg, build_training_set(cfg, tokenizer).rows, tokenizer, training, "none")

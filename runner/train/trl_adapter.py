@@ -8,6 +8,7 @@ touches one file.
 
 from __future__ import annotations
 
+import os
 from importlib.resources import files
 from pathlib import Path
 from typing import Any
@@ -23,22 +24,62 @@ DEEPSPEED_PACKAGE = "mixft.conf.accelerate"
 def deepspeed_config(name: str | None, cuda: bool) -> str | None:
     """Path of a packaged DeepSpeed config (conf/accelerate/deepspeed_<name>.json), or None.
 
+    Without CUDA, DeepSpeed runs on its CPU accelerator in a run over several processes
+    (`--procs-per-run`), whose launcher sets DS_ACCELERATOR=cpu and WORLD_SIZE.
+
     Raises:
-        ConfigError: DeepSpeed is asked for where it cannot run: no CUDA GPU, or no deepspeed package.
+        ConfigError: DeepSpeed is asked for where it cannot run: no deepspeed package, or a CPU run
+            not launched over several processes.
     """
     if name is None:
         return None
     import importlib.util
 
-    if not cuda or importlib.util.find_spec("deepspeed") is None:
+    if importlib.util.find_spec("deepspeed") is None:
         raise ConfigError(
-            f"training.deepspeed={name} needs CUDA GPUs and the deepspeed package (pip install 'mixft[gpu]', or -e '.[gpu]' in a checkout); "
+            f"training.deepspeed={name} needs the deepspeed package (pip install 'mixft[gpu]', or -e '.[dev]' in a checkout); "
+            "set training.deepspeed=null to train without it"
+        )
+    if not cuda and not _cpu_deepspeed():
+        raise ConfigError(
+            f"training.deepspeed={name} without CUDA runs over several CPU processes: mixft sweep SWEEP --procs-per-run 2; "
             "set training.deepspeed=null to train without it"
         )
     path = files(DEEPSPEED_PACKAGE).joinpath(f"deepspeed_{name}.json")
     if not path.is_file():
         raise ConfigError(f"training.deepspeed={name}: no {path}; see conf/accelerate/deepspeed_*.json")
     return str(path)
+
+
+def _cpu_deepspeed() -> bool:
+    """True in a rank of a CPU run launched over several processes with DeepSpeed (execute/launch.py)."""
+    return os.environ.get("DS_ACCELERATOR") == "cpu" and int(os.environ.get("WORLD_SIZE", "1")) > 1
+
+
+def deepspeed_args(name: str | None, cuda: bool) -> dict[str, Any]:
+    """SFTConfig arguments for training.deepspeed: its JSON, and where to train (use_cpu).
+
+    On CPU, transformers (5.25) cannot start DeepSpeed by itself: use_cpu turns it off, and without
+    use_cpu accelerate finds no backend for the CPU and counts one process of rank 0 in each rank
+    ("No backend == no distributed training"; each rank would then write checkpoints and shard no
+    data). So the process state is made here first, DeepSpeed's over gloo, and the trainer told to
+    use it (accelerator_config.use_configured_state).
+    """
+    path = deepspeed_config(name, cuda)
+    if path is None or cuda:
+        return {"deepspeed": path, "use_cpu": not cuda}
+    from accelerate import PartialState
+
+    before = os.environ.get("ACCELERATE_USE_DEEPSPEED")
+    os.environ["ACCELERATE_USE_DEEPSPEED"] = "true"  # what `accelerate launch` sets for DeepSpeed
+    try:
+        PartialState(backend="gloo")
+    finally:
+        if before is None:
+            del os.environ["ACCELERATE_USE_DEEPSPEED"]
+        else:
+            os.environ["ACCELERATE_USE_DEEPSPEED"] = before
+    return {"deepspeed": path, "use_cpu": False, "accelerator_config": {"use_configured_state": True}}
 
 
 def to_sft_config(cfg: Config, output_dir: Path, report_to: str) -> Any:
@@ -79,8 +120,7 @@ def to_sft_config(cfg: Config, output_dir: Path, report_to: str) -> Any:
         "seed": cfg.seed,
         "data_seed": cfg.seed,
         "report_to": report_to,
-        "use_cpu": not torch.cuda.is_available(),
-        "deepspeed": deepspeed_config(t.deepspeed, torch.cuda.is_available()),
+        **deepspeed_args(t.deepspeed, torch.cuda.is_available()),
         "disable_tqdm": True,
         # tokens trained on, padding left out: the run's tokens/s (train/tokens_per_s)
         "include_num_input_tokens_seen": "non_padding",

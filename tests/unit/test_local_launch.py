@@ -38,12 +38,18 @@ def test_the_paper_recipe_ships_a_zero2_offload_config():
     assert ds["zero_optimization"]["offload_optimizer"]["device"] == "cpu"
 
 
-def test_deepspeed_without_cuda_is_one_clear_error():
+def test_deepspeed_on_cpu_outside_a_multi_process_launch_is_one_clear_error(monkeypatch):
+    monkeypatch.delenv("DS_ACCELERATOR", raising=False)
     with pytest.raises(
-        ConfigError, match=r"training.deepspeed=zero2_offload needs CUDA GPUs.*training.deepspeed=null"
+        ConfigError,
+        match=r"training.deepspeed=zero2_offload without CUDA .*--procs-per-run 2; set training.deepspeed=null",
     ):
         deepspeed_config("zero2_offload", cuda=False)
     assert deepspeed_config(None, cuda=False) is None
+    # the ranks of a CPU run over 2 processes (execute/launch.py's environment) take DeepSpeed's JSON
+    monkeypatch.setenv("DS_ACCELERATOR", "cpu")
+    monkeypatch.setenv("WORLD_SIZE", "2")
+    assert deepspeed_config("zero2_offload", cuda=False).endswith("deepspeed_zero2_offload.json")
 
 
 @pytest.mark.parametrize(
