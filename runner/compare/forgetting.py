@@ -15,19 +15,24 @@ metric (the first of its settings' metrics), whatever `--metric` says.
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
 
+from mixft.runner.compare import stats
+from mixft.runner.compare.corrections import adjust_families
 from mixft.runner.compare.pairing import (
     BASE,
     Comparison,
     Options,
     Report,
     describe,
+    p_value,
     seed_groups,
 )
+from mixft.runner.compare.pooling import SeedPools
 from mixft.runner.compare.results import RunResult
-from mixft.runner.compare.suites import measure_suite, primary_metric, refusal
+from mixft.runner.compare.suites import measure_suite, primary_metric, refusal, suite_sample
 
 KEYS = (
     "model",
@@ -46,6 +51,10 @@ KEYS = (
     "delta",
     "ci_low",
     "ci_high",
+    "ci_method",
+    "p_value",
+    "p_adjusted",
+    "correction",
     "significant",
     "n_seeds",
     "n_examples",
@@ -106,6 +115,15 @@ class _Forgetting:
         self.plain = {
             (r.context, r.tasks, r.seed): r for r in runs if r.role != BASE and r.regularizer == "none"
         }
+        trained = [r for r in runs if r.state == "done" and r.role != BASE]
+        self.pools = SeedPools(list(seed_groups(trained).values()), self._arm_sample)
+
+    def _arm_sample(self, arm: list[RunResult], what: tuple[str, str]) -> stats.Sample | None:
+        suite, task = what
+        primary = primary_metric(arm[0], suite, task)
+        if primary is None or any(what not in r.suite_tasks for r in arm):
+            return None
+        return suite_sample(suite, task, primary[0], arm, self.options.resamples)
 
     def against_base(self, group: list[RunResult]) -> None:
         first = group[0]
@@ -157,7 +175,10 @@ class _Forgetting:
         primary = primary_metric(first, suite, task)
         found = None
         if primary is not None:
-            found = measure_suite(suite, task, primary[0], runs, refs, options.confidence, options.resamples)
+            pooled = self.pools.get(first.context, (suite, task)) if len(runs) == 1 else None
+            found = measure_suite(
+                suite, task, primary[0], runs, refs, options.confidence, options.resamples, pooled
+            )
         if primary is None or found is None:
             self.report.missing.append(
                 f"{suite}/{task} of {first.id}: no shared documents or scores to compare with {reference}"
@@ -188,5 +209,22 @@ def pair_forgetting(runs: list[RunResult], options: Options | None = None) -> Su
         pairer.against_base(group)
         if group[0].regularizer != "none":
             pairer.against_plain(group)
-    pairer.report.missing = list(dict.fromkeys(pairer.report.missing))
-    return pairer.report
+    report, options = pairer.report, pairer.options
+    found = report.suite_comparisons
+
+    def family(s: SuiteComparison) -> tuple[Any, ...]:
+        c = s.comparison
+        return (c.model, c.recipe, s.suite, c.task, c.reference == BASE)
+
+    adjusted = adjust_families(found, family, lambda s: p_value(s.comparison), options.correction)
+    report.suite_comparisons = [
+        dataclasses.replace(
+            s,
+            comparison=dataclasses.replace(
+                s.comparison, p_adjusted=p, correction=options.correction, alpha=1 - options.confidence
+            ),
+        )
+        for s, p in zip(found, adjusted, strict=True)
+    ]
+    report.missing = list(dict.fromkeys(report.missing))
+    return report

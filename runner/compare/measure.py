@@ -3,7 +3,7 @@
 run: pytest tests/compare/test_compare.py
 
 Predictions are matched by eval row (their `index`), so runs scored on the same rows pair example by
-example. When a run has no predictions (written by another tool, or read from a source without them),
+example; intervals.py puts the interval on the difference. When a run has no predictions (written by another tool, or read from a source without them),
 its score comes from metrics.json and the difference has no interval.
 """
 
@@ -14,6 +14,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from mixft.runner.compare import stats
+from mixft.runner.compare.intervals import Interval, SeedVariance, delta_interval
 from mixft.runner.compare.results import RunResult, TaskInfo
 from mixft.runner.scoring.metrics import parse_label
 from mixft.runner.scoring.scorers import column_of, scorer_for
@@ -26,7 +27,7 @@ class Measured:
     metric: str
     scores: list[float]  # one per run (seed)
     reference: list[float]  # one per reference run
-    interval: stats.Interval | None  # None without predictions
+    interval: Interval | None  # None without predictions
     n_examples: int | None
 
     @property
@@ -73,6 +74,38 @@ def _from_metrics(runs: list[RunResult], refs: list[RunResult], task: str, metri
     return Measured(metric, scores, reference, None, None)
 
 
+def task_sample(
+    task: str, info: TaskInfo, requested: str, runs: list[RunResult], resamples: int = stats.RESAMPLES
+) -> stats.Sample | None:
+    """The runs' scores on one task, over the eval rows they all share, with their row bootstrap draws.
+
+    Args:
+        task: The task scored.
+        info: How it is scored.
+        requested: accuracy or macro_f1 (numeric tasks always use numeric_accuracy).
+        runs: Done runs, one column each, in order.
+        resamples: Bootstrap resamples.
+
+    Returns:
+        None when a run has no predictions or the runs share no row.
+    """
+    import numpy as np
+
+    metric = metric_for(requested, info)
+    found = [_by_index(r, task) for r in runs]
+    tables = [t for t in found if t is not None]
+    if len(tables) < len(found):
+        return None
+    order = sorted(set.intersection(*(set(t) for t in tables)))
+    if not order:
+        return None
+    columns = np.array([_column(t, order, metric, info.labels) for t in tables]).T
+    gold = None
+    if column_of(metric) == "label":
+        gold = np.array([_code(tables[0][i].get("gold"), info.labels) for i in order])
+    return stats.sample(metric, columns, gold, len(info.labels), resamples)
+
+
 def measure(
     task: str,
     info: TaskInfo,
@@ -81,40 +114,39 @@ def measure(
     refs: list[RunResult],
     confidence: float = stats.CONFIDENCE,
     resamples: int = stats.RESAMPLES,
+    pooled: SeedVariance | None = None,
 ) -> Measured | None:
-    """Compare `runs` (one per seed) with `refs` (their baselines, or the base model) on one task.
+    """Compare `runs` (one per seed) with `refs` on one task.
 
     Args:
         task: The task scored.
         info: How it is scored.
         requested: accuracy or macro_f1 (numeric tasks always use numeric_accuracy).
         runs: The compared runs, done, one per seed.
-        refs: The reference runs, done.
-        confidence: Coverage of the bootstrap interval.
+        refs: Their references, done: one per run at the same seed, or the untrained base model alone.
+        confidence: Coverage of the interval.
         resamples: Bootstrap resamples.
+        pooled: A pooled seed variance of one run on this task (used with one seed; intervals.py).
 
     Returns:
-        Scores and the difference with its paired bootstrap interval over the eval rows every run
-        shares; without predictions, the scores of metrics.json and no interval; None when neither
-        exists.
+        Scores and the difference with its interval over seeds and the eval rows every run shares;
+        without predictions, the scores of metrics.json and no interval; None when neither exists.
     """
-    import numpy as np
+    found = task_sample(task, info, requested, [*runs, *refs], resamples)
+    if found is None:
+        return _from_metrics(runs, refs, task, metric_for(requested, info))
+    return measured(found, len(runs), confidence, pooled, trained_sides(refs))
 
-    metric = metric_for(requested, info)
-    tables = [_by_index(r, task) for r in [*runs, *refs]]
-    if any(t is None for t in tables):
-        return _from_metrics(runs, refs, task, metric)
-    order = sorted(set.intersection(*(set(t) for t in tables)))
-    if not order:
-        return _from_metrics(runs, refs, task, metric)
-    columns = np.array([_column(t, order, metric, info.labels) for t in tables]).T
-    gold = None
-    if column_of(metric) == "label":
-        gold = np.array([_code(tables[0][i].get("gold"), info.labels) for i in order])
-    n_labels = len(info.labels)
-    width = len(runs)
-    all_scores = stats.scores(metric, columns, gold, n_labels)
-    interval = stats.delta_interval(
-        metric, columns[:, :width], columns[:, width:], gold, n_labels, confidence, resamples
-    )
-    return Measured(metric, all_scores[:width], all_scores[width:], interval, len(order))
+
+def trained_sides(refs: list[RunResult]) -> int:
+    """2 when the references were trained (they have a seed of their own), 1 for the base model."""
+    return 1 if all(r.role == "base" for r in refs) else 2
+
+
+def measured(
+    found: stats.Sample, width: int, confidence: float, pooled: SeedVariance | None, sides: int
+) -> Measured:
+    """A Measured from the sample of `width` compared runs followed by their references."""
+    interval = delta_interval(found, width, confidence, pooled, sides)
+    scores = [float(x) for x in found.point]
+    return Measured(found.metric, scores[:width], scores[width:], interval, found.n_examples)

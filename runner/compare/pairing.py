@@ -12,12 +12,16 @@ untrained base model.
 
 from __future__ import annotations
 
+import dataclasses
 from collections import defaultdict
 from dataclasses import dataclass, field
 from typing import Any
 
 from mixft.runner.compare import stats
-from mixft.runner.compare.measure import Measured, measure
+from mixft.runner.compare.corrections import DEFAULT, adjust_families
+from mixft.runner.compare.intervals import ROWS
+from mixft.runner.compare.measure import Measured, measure, task_sample
+from mixft.runner.compare.pooling import SeedPools
 from mixft.runner.compare.results import RunResult
 
 BASELINE, BASE = "baseline", "base"
@@ -28,6 +32,7 @@ class Options:
     metric: str = "accuracy"  # accuracy | macro_f1 (numeric tasks: numeric_accuracy)
     confidence: float = stats.CONFIDENCE
     resamples: int = stats.RESAMPLES
+    correction: str = DEFAULT  # holm | fdr | none, within each family (corrections.py)
 
 
 @dataclass(frozen=True)
@@ -44,9 +49,24 @@ class Comparison:
     measured: Measured
     run_ids: tuple[str, ...]
     reference_ids: tuple[str, ...]
+    p_adjusted: float | None = None  # within the comparison's family (corrections.py)
+    correction: str = "none"
+    alpha: float = 1 - stats.CONFIDENCE
+
+    @property
+    def significant(self) -> int | None:
+        """+1 / -1 when the delta is above / below zero after the family's correction, 0 when not (or
+        when the interval makes no claim), None without an interval."""
+        interval = self.measured.interval
+        if interval is None:
+            return None
+        if not interval.claims or self.p_adjusted is None or self.p_adjusted >= self.alpha:
+            return 0
+        return 1 if interval.estimate > 0 else -1
 
     def row(self) -> dict[str, Any]:
-        """The JSON row: model, task, mixture, metric, baseline, score, delta, ci_low, ci_high, n_seeds, ..."""
+        """The JSON row: model, task, mixture, metric, baseline, score, delta, ci_low, ci_high,
+        ci_method, p_value, p_adjusted, correction, significant, n_seeds, ..."""
         m, interval = self.measured, self.measured.interval
         return {
             "model": self.model,
@@ -64,7 +84,12 @@ class Comparison:
             "delta": m.delta,
             "ci_low": interval.low if interval else None,
             "ci_high": interval.high if interval else None,
-            "significant": interval.significant if interval else None,
+            "ci_method": interval.method if interval else None,
+            "df": interval.df if interval else None,
+            "p_value": interval.p_value if interval else None,
+            "p_adjusted": self.p_adjusted,
+            "correction": self.correction,
+            "significant": self.significant,
             "n_seeds": len(m.scores),
             "n_examples": m.n_examples,
             "run_ids": list(self.run_ids),
@@ -123,14 +148,20 @@ class _Pairer:
         self.bases = {r.base_context: r for r in runs if r.role == "base"}
         trained = {t for r in runs for t in r.tasks}
         self.held_out = {t for r in runs for t in r.scored if t not in trained}
+        self.pools = SeedPools(list(seed_groups(self.done).values()), self._arm_sample)
+
+    def _arm_sample(self, arm: list[RunResult], task: str) -> stats.Sample | None:
+        info = arm[0].scored.get(task)
+        if info is None or any(task not in r.evaluated for r in arm):
+            return None
+        return task_sample(task, info, self.options.metric, arm, self.options.resamples)
 
     def add(
         self, first: RunResult, task: str, runs: list[RunResult], refs: list[RunResult], reference: str
     ) -> None:
-        info = first.scored[task]
-        found = measure(
-            task, info, self.options.metric, runs, refs, self.options.confidence, self.options.resamples
-        )
+        info, o = first.scored[task], self.options
+        pooled = self.pools.get(first.context, task) if len(runs) == 1 else None
+        found = measure(task, info, o.metric, runs, refs, o.confidence, o.resamples, pooled)
         if found is None:
             self.report.missing.append(f"{task} of {first.id}: no predictions or scores to compare")
             return
@@ -185,8 +216,7 @@ def pair(runs: list[RunResult], options: Options | None = None) -> Report:
         if group[0].role == "mixture":
             pairer.with_baselines(group)
         pairer.with_base(group)
-    pairer.report.missing = list(dict.fromkeys(pairer.report.missing))
-    return pairer.report
+    return corrected(pairer.report, pairer.options)
 
 
 def pair_additions(runs: list[RunResult], options: Options | None = None) -> Report:
@@ -208,5 +238,27 @@ def pair_additions(runs: list[RunResult], options: Options | None = None) -> Rep
         tasks = [t for t in first.evaluated if t in first.targets or t in pairer.held_out]
         for task in tasks if pairs else []:
             pairer.add(first, task, [p[0] for p in pairs], [p[1] for p in pairs], label)
-    pairer.report.missing = list(dict.fromkeys(pairer.report.missing))
-    return pairer.report
+    return corrected(pairer.report, pairer.options)
+
+
+def family(c: Comparison) -> tuple[Any, ...]:
+    """The comparisons corrected together: one model, recipe and task against one kind of reference."""
+    return (c.model, c.recipe, c.task, c.held_out, c.reference)
+
+
+def p_value(c: Comparison) -> float | None:
+    """The comparison's raw p-value; None when its interval makes no claim."""
+    interval = c.measured.interval
+    return interval.p_value if interval is not None and interval.method != ROWS else None
+
+
+def corrected(report: Report, options: Options) -> Report:
+    """The report with every comparison's p-value adjusted in its family, and `missing` deduplicated."""
+    adjusted = adjust_families(report.comparisons, family, p_value, options.correction)
+    alpha = 1 - options.confidence
+    report.comparisons = [
+        dataclasses.replace(c, p_adjusted=p, correction=options.correction, alpha=alpha)
+        for c, p in zip(report.comparisons, adjusted, strict=True)
+    ]
+    report.missing = list(dict.fromkeys(report.missing))
+    return report

@@ -1,10 +1,11 @@
-"""Scores and paired bootstrap confidence intervals of a metric's difference between runs.
+"""Scores of runs on shared eval rows, and bootstrap draws of those scores over the rows.
 
 run: pytest tests/unit/test_compare_stats.py    |    python tests/bench/compare_speed.py
 
 Runs of a sweep are scored on the same eval rows, so a mixture and its baseline are compared example
-by example: resample the examples with replacement (the same rows for both), recompute the difference,
-read the interval off the percentiles. Accuracy and macro-F1 depend on the examples only through how
+by example: resample the examples with replacement (the same rows for every run) and recompute each
+run's score; intervals.py turns the draws into an interval that also holds the training seed's
+variability. Accuracy and macro-F1 depend on the examples only through how
 often each outcome occurs (correct or not; predicted and gold label), so the examples are grouped by
 outcome and a resample is one multinomial draw of the group counts (numpy). That is the same
 distribution as drawing rows, at a cost that does not grow with the number of examples; the tests
@@ -28,20 +29,6 @@ RESAMPLES = 10_000
 CONFIDENCE = 0.95
 SEED = 0  # a fixed stream: the same store always prints the same intervals
 MEAN = "mean"  # per-example floats averaged (suite documents)
-
-
-@dataclass(frozen=True)
-class Interval:
-    """A difference (mixture minus reference) and its bootstrap confidence interval."""
-
-    estimate: float
-    low: float
-    high: float
-
-    @property
-    def significant(self) -> int:
-        """+1 when the interval lies above zero, -1 below, 0 when it holds zero."""
-        return 1 if self.low > 0 else -1 if self.high < 0 else 0
 
 
 def per_column(metric: str, columns: np.ndarray, weights: np.ndarray, n_labels: int) -> np.ndarray:
@@ -101,42 +88,42 @@ def scores(metric: str, values: np.ndarray, gold: np.ndarray | None, n_labels: i
     return [float(x) for x in per_column(metric, distinct, counts[None, :], n_labels)[0]]
 
 
-def delta_interval(
+@dataclass(frozen=True)
+class Sample:
+    """Runs scored on the same eval rows: each column's score, and its bootstrap draws over rows.
+
+    Every column is resampled with the same rows, so any difference of columns can be read off the
+    draws with its row-sampling variability (and the covariance of the columns) kept.
+    """
+
+    metric: str
+    point: np.ndarray  # (k,) each column's score on all rows
+    draws: np.ndarray  # (resamples, k) each column's score on each resample of the rows
+    n_examples: int
+
+
+def sample(
     metric: str,
-    runs: np.ndarray,
-    reference: np.ndarray,
+    values: np.ndarray,
     gold: np.ndarray | None = None,
     n_labels: int = 0,
-    confidence: float = CONFIDENCE,
     resamples: int = RESAMPLES,
-) -> Interval:
-    """Mean metric over `runs`' columns minus mean over `reference`'s, with a paired bootstrap CI.
+) -> Sample:
+    """Score every column and draw `resamples` bootstrap resamples of the rows (the same for all).
 
     Args:
-        metric: accuracy, mean or macro_f1.
-        runs: (examples, seeds) correctness (accuracy), per-example floats (mean) or predicted label
-            codes (macro_f1) of the runs.
-        reference: (examples, seeds') the same for the reference runs, row for row.
-        gold: (examples,) gold label codes (macro_f1 only).
+        metric: accuracy, mean or macro_f1 (see `per_column`).
+        values: (examples, k) correctness, per-example floats or predicted label codes, one column per
+            run, row for row.
+        gold: (examples,) gold label codes for macro_f1, else None.
         n_labels: Size of the label space (macro_f1 only).
-        confidence: Coverage of the percentile interval.
         resamples: Bootstrap resamples.
-
-    Returns:
-        The difference on all examples and its interval.
     """
     import numpy as np
 
-    width = runs.shape[1]
-    parts = [runs, reference] if gold is None else [runs, reference, gold[:, None]]
-    distinct, counts = _groups(np.column_stack(parts))
-
-    def difference(weights: np.ndarray) -> np.ndarray:
-        values = per_column(metric, distinct, weights, n_labels)
-        return values[:, :width].mean(axis=1) - values[:, width:].mean(axis=1)
-
+    columns = values if gold is None else np.column_stack([values, gold])
+    distinct, counts = _groups(columns)
     rng = np.random.default_rng(SEED)
-    draws = difference(rng.multinomial(counts.sum(), counts / counts.sum(), size=resamples))
-    tail = (1 - confidence) / 2
-    low, high = np.quantile(draws, [tail, 1 - tail])
-    return Interval(float(difference(counts[None, :])[0]), float(low), float(high))
+    weights = rng.multinomial(counts.sum(), counts / counts.sum(), size=resamples)
+    point = per_column(metric, distinct, counts[None, :], n_labels)[0]
+    return Sample(metric, point, per_column(metric, distinct, weights, n_labels), int(counts.sum()))

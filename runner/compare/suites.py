@@ -14,11 +14,13 @@ difference has no interval.
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
 from mixft.runner.compare import stats
-from mixft.runner.compare.measure import Measured
+from mixft.runner.compare.intervals import SeedVariance
+from mixft.runner.compare.measure import Measured, measured, trained_sides
 from mixft.runner.compare.results import RunResult, suite_key
 
 # settings that change what a document's score means (per task; engine and version per suite)
@@ -122,6 +124,24 @@ def _from_metrics(
     return Measured(metric, found[: len(runs)], found[len(runs) :], None, None)
 
 
+def suite_sample(
+    suite: str, task: str, metric: str, runs: list[RunResult], resamples: int = stats.RESAMPLES
+) -> stats.Sample | None:
+    """The runs' mean of a suite task's metric over the documents they all share (same doc_hash), with
+    row bootstrap draws; None when a run has no records or no document is shared."""
+    import numpy as np
+
+    found = [_table(r, suite, task) for r in runs]
+    present = [t for t in found if t is not None]
+    if len(present) < len(found):
+        return None
+    docs = [d for d in shared(present) if all(_number(t[d], metric) for t in present)]
+    if not docs:
+        return None
+    columns = np.array([[float(t[d]["metrics"][metric]) for d in docs] for t in present]).T
+    return stats.sample(stats.MEAN, columns, None, 0, resamples)
+
+
 def measure_suite(
     suite: str,
     task: str,
@@ -130,6 +150,7 @@ def measure_suite(
     refs: list[RunResult],
     confidence: float = stats.CONFIDENCE,
     resamples: int = stats.RESAMPLES,
+    pooled: SeedVariance | None = None,
 ) -> Measured | None:
     """Compare `runs` (one per seed) with `refs` on one suite task's metric.
 
@@ -138,28 +159,23 @@ def measure_suite(
         task: Its task (an lm-eval task or group).
         metric: The metric compared (see `primary_metric`).
         runs: The compared runs, done, already checked against their references (`refusal`).
-        refs: Their references (the base model, or the same runs without their regulariser).
-        confidence: Coverage of the bootstrap interval.
+        refs: Their references: the base model, or the same runs without their regulariser (one per
+            seed, in the same order).
+        confidence: Coverage of the interval.
         resamples: Bootstrap resamples.
+        pooled: A pooled seed variance of one run on this suite task (used with one seed).
 
     Returns:
         The mean of the per-document metric per run over the documents they all share, and the
-        difference with its paired bootstrap interval; without records, the scores of the metrics and
-        no interval; None when records hold no shared document, or neither exists.
+        difference with its interval over seeds and documents (intervals.py); without records, the
+        scores of the metrics and no interval; None when records hold no shared document, or neither
+        exists.
     """
-    import numpy as np
-
     tables = [_table(r, suite, task) for r in [*runs, *refs]]
     if any(t is None for t in tables):
         return _from_metrics(suite, task, metric, runs, refs)
-    present = [t for t in tables if t is not None]
-    docs = [d for d in shared(present) if all(_number(t[d], metric) for t in present)]
-    if not docs:
+    found = suite_sample(suite, task, metric, [*runs, *refs], resamples)
+    if found is None:
         return None
-    columns = np.array([[float(t[d]["metrics"][metric]) for d in docs] for t in present]).T
-    width = len(runs)
-    scores = stats.scores(stats.MEAN, columns, None)
-    interval = stats.delta_interval(
-        stats.MEAN, columns[:, :width], columns[:, width:], None, 0, confidence, resamples
-    )
-    return Measured(metric, scores[:width], scores[width:], interval, len(docs))
+    result = measured(found, len(runs), confidence, pooled, trained_sides(refs))
+    return dataclasses.replace(result, metric=metric)

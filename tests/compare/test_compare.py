@@ -67,14 +67,29 @@ def find(rows: list[dict], task: str, mixture: tuple[str, ...], regularizer: str
     return row
 
 
-def independent_interval(diffs: np.ndarray) -> tuple[float, float]:
-    """scipy's own paired bootstrap over the per-example, seed-averaged differences."""
+def independent_interval(per_seed: np.ndarray, confidence: float = 0.95) -> tuple[float, float]:
+    """The textbook interval of a two-way crossed design (seeds x eval rows), in closed form: no
+    bootstrap. per_seed is (rows, seeds) of per-example differences; its variance of the mean is
+    max(MS_seed - MS_res, 0) / (k n) + MS_row / (k n), with Welch-Satterthwaite degrees of freedom."""
     from scipy import stats as scipy_stats
 
-    if np.all(diffs == diffs[0]):
-        return float(diffs[0]), float(diffs[0])
-    result = scipy_stats.bootstrap((diffs,), np.mean, method="percentile", n_resamples=20_000, random_state=1)
-    return float(result.confidence_interval.low), float(result.confidence_interval.high)
+    n, k = per_seed.shape
+    mean = per_seed.mean()
+    if k == 1:  # eval rows only
+        seed_term, row_term = 0.0, per_seed[:, 0].var(ddof=1) / n
+    else:
+        seeds, rows = per_seed.mean(axis=0), per_seed.mean(axis=1)
+        ms_seed = n * ((seeds - mean) ** 2).sum() / (k - 1)
+        ms_row = k * ((rows - mean) ** 2).sum() / (n - 1)
+        resid = per_seed - seeds[None, :] - rows[:, None] + mean
+        ms_res = (resid**2).sum() / ((k - 1) * (n - 1))
+        seed_term, row_term = max(ms_seed - ms_res, 0.0) / (k * n), ms_row / (k * n)
+    variance = seed_term + row_term
+    if variance == 0:
+        return float(mean), float(mean)
+    df = variance**2 / ((seed_term**2 / (k - 1) if k > 1 else 0.0) + row_term**2 / (n - 1))
+    half = scipy_stats.t.ppf(0.5 + confidence / 2, df) * variance**0.5
+    return float(mean - half), float(mean + half)
 
 
 @pytest.fixture
@@ -109,15 +124,17 @@ def test_deltas_and_intervals_match_an_independent_recomputation(known, task, mi
     row = find(compare_json("--view", "all")["rows"], task, mixture)
     ours = {s: outcome_of(known, mixture, s)[task].astype(float) for s in (0, 1)}
     base = {s: baseline(task, s).astype(float) for s in (0, 1)}
-    diffs = np.mean([ours[s] - base[s] for s in (0, 1)], axis=0)
+    per_seed = np.column_stack([ours[s] - base[s] for s in (0, 1)])
+    diffs = per_seed.mean(axis=1)
     assert row["n_seeds"] == 2 and row["n_examples"] == store.N
     assert row["metric"] == "accuracy"
     assert row["delta"] == pytest.approx(diffs.mean())
     assert row["baseline"] == pytest.approx(statistics.fmean(base[s].mean() for s in (0, 1)))
     assert row["baseline_std"] == pytest.approx(statistics.stdev(base[s].mean() for s in (0, 1)))
-    low, high = independent_interval(diffs)
+    low, high = independent_interval(per_seed)
     assert row["ci_low"] == pytest.approx(low, abs=0.02)
     assert row["ci_high"] == pytest.approx(high, abs=0.02)
+    assert row["ci_method"] == "seeds"
     assert row["significant"] == sign
     if sign == 1:
         assert row["delta"] == pytest.approx(1 - row["baseline"])  # right wherever the baseline was wrong

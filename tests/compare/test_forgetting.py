@@ -139,11 +139,14 @@ def test_deltas_and_intervals_match_an_independent_bootstrap(known):
         task, metric = row["task"], row["metric"]
         ours = np.mean([values[i][task][metric] for i in row["run_ids"]], axis=0)
         refs = np.mean([values[i][task][metric] for i in row["reference_ids"]], axis=0)
+        per_seed = np.array([values[i][task][metric] for i in row["run_ids"]]).T - (
+            np.array([values[i][task][metric] for i in row["reference_ids"]]).T
+        )
         diffs = ours - refs
         assert row["n_seeds"] == 2 and row["n_examples"] == N_DOCS
         assert row["score"] == pytest.approx(ours.mean()) and row["baseline"] == pytest.approx(refs.mean())
         assert row["delta"] == pytest.approx(diffs.mean())
-        low, high = independent_interval(diffs)
+        low, high = independent_interval(per_seed)
         assert row["ci_low"] == pytest.approx(low, abs=0.02), row
         assert row["ci_high"] == pytest.approx(high, abs=0.02), row
 
