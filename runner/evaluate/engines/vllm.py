@@ -120,12 +120,13 @@ class VllmEngine(Engine):
         def answer(prompts: list[list[dict[str, str]]], budget: int) -> list[str]:
             if not prompts:
                 return []
-            return _generate(engine(), prompt_ids(tokenizer, prompts), budget, stops, adapter)
+            return _generate(engine(), tokenizer, prompt_ids(tokenizer, prompts), budget, stops, adapter)
 
         def suite_model(suite: SuiteConfig) -> Any:
             from mixft.runner.evaluate.engines.vllm_lm_eval import lm_eval_model
 
-            return lm_eval_model(engine(), tokenizer, _lora(adapter), m.context_length)
+            loaded = engine()  # first: on CUDA it moves the model off the GPU
+            return lm_eval_model(model, tokenizer, loaded, _lora(adapter))
 
         return Generation(cls.name, answer, suite_model)
 
@@ -222,18 +223,19 @@ def _lora(adapter: str | None) -> Any:
 
 
 def _generate(
-    engine: Any, ids: list[list[int]], budget: int, stops: list[int], adapter: str | None
+    engine: Any, tokenizer: Any, ids: list[list[int]], budget: int, stops: list[int], adapter: str | None
 ) -> list[str]:
+    """Greedy answers; their tokens are decoded by the run's tokenizer as hf's are (vLLM's own
+    detokenizer drops an incomplete UTF-8 byte sequence that transformers writes as U+FFFD)."""
     from vllm import SamplingParams
     from vllm.inputs import TokensPrompt
 
-    params = SamplingParams(
-        temperature=0.0, max_tokens=budget, stop_token_ids=stops, skip_special_tokens=True
-    )
+    params = SamplingParams(temperature=0.0, max_tokens=budget, stop_token_ids=stops, detokenize=False)
     outputs = engine.generate(
         [TokensPrompt(prompt_token_ids=row) for row in ids],
         params,
         lora_request=_lora(adapter),
         use_tqdm=False,
     )
-    return [out.outputs[0].text.strip() for out in outputs]
+    tokens = [list(out.outputs[0].token_ids) for out in outputs]
+    return [text.strip() for text in tokenizer.batch_decode(tokens, skip_special_tokens=True)]
