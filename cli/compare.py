@@ -17,6 +17,7 @@ from mixft.cli.formats import CompareFormat, Format
 
 class View(StrEnum):
     tasks = "tasks"
+    summary = "summary"
     all = "all"
     regularizer = "regularizer"
     pairs = "pairs"
@@ -26,6 +27,12 @@ class View(StrEnum):
 class Metric(StrEnum):
     accuracy = "accuracy"
     macro_f1 = "macro_f1"
+
+
+class Correction(StrEnum):
+    holm = "holm"
+    fdr = "fdr"
+    none = "none"
 
 
 class Source(StrEnum):
@@ -46,7 +53,7 @@ def compare(
     view: Annotated[
         View,
         typer.Option(
-            help="tasks: best mixture per task; all: every comparison; regularizer: effect of added data; pairs: task x task; forgetting: lm-eval suites vs the base model and without the regulariser."
+            help="tasks: best mixture per task; summary: each mixture across its tasks (mean delta, P(better)); all: every comparison; regularizer: effect of added data; pairs: task x task; forgetting: lm-eval suites vs the base model and without the regulariser."
         ),
     ] = View.tasks,
     fmt: Annotated[CompareFormat, typer.Option("--format", "-f", help="Output format.")] = Format.table,
@@ -81,19 +88,27 @@ def compare(
         float, typer.Option(min=0.5, max=0.999, help="Coverage of the bootstrap intervals.")
     ] = 0.95,
     resamples: Annotated[int, typer.Option(min=100, max=1_000_000, help="Bootstrap resamples.")] = 10_000,
+    correction: Annotated[
+        Correction,
+        typer.Option(
+            help="Counting wins among the N mixtures of a task: holm (family-wise), fdr (Benjamini-Hochberg) or none."
+        ),
+    ] = Correction.holm,
 ) -> None:
-    """Compare every mixture with its single-task baselines (paired bootstrap CIs over eval examples)."""
+    """Compare every mixture with its single-task baselines (intervals over seeds and eval rows)."""
     from mixft.cli import compare_render as render
     from mixft.runner.compare.core import build, heatmap_path, load_runs, plot_result, publish_result
     from mixft.runner.compare.pairing import Options
 
     runs, unreadable = load_runs(sweep, source.value, project, entity, overrides)
-    result = build(sweep, view.value, Options(metric.value, confidence, resamples), runs, unreadable)
+    options = Options(metric.value, confidence, resamples, correction.value)
+    result = build(sweep, view.value, options, runs, unreadable)
     {
         Format.table: render.table,
         Format.md: render.markdown,
         Format.csv: render.as_csv,
         Format.json: render.as_json,
+        Format.latex: render.latex,
     }[fmt](result)
     image = plot_result(result, plot or heatmap_path(sweep, view.value)) if plot or wandb else None
     if plot:

@@ -28,12 +28,20 @@ def _num(value: float | None, std: float | None = None) -> str:
     return f"{value:.3f}" + (f" ±{std:.3f}" if std is not None else "")
 
 
-def _delta(row: dict[str, Any]) -> str:
-    text = f"{row['delta']:+.3f}"
+MARKS = {1: " ▲", -1: " ▼", 0: "", None: ""}
+# what each interval holds (intervals.py's methods), in a table's narrow column
+CI_FROM = {"seeds": "seeds + rows", "pooled": "rows + pooled seeds", "rows": "rows only", None: "-"}
+
+
+def _delta(row: dict[str, Any], key: str = "delta") -> str:
+    text = f"{row[key]:+.3f}"
     if row["ci_low"] is None:
         return text + " (no CI)"
-    mark = {1: " ▲", -1: " ▼", 0: ""}[row["significant"]]
-    return f"{text} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]{mark}"
+    return f"{text} [{row['ci_low']:+.3f}, {row['ci_high']:+.3f}]{MARKS[row['significant']]}"
+
+
+def _improvement(row: dict[str, Any]) -> str:
+    return f"{row['prob_improvement']:.2f} [{row['pi_low']:.2f}, {row['pi_high']:.2f}]"
 
 
 def _mixture(row: dict[str, Any]) -> str:
@@ -56,6 +64,16 @@ COLUMNS: dict[str, list[Column]] = {
         ("delta [CI]", _delta),
         ("better / worse of N", lambda r: f"{r['n_better']} / {r['n_worse']} of {r['n_mixtures']}"),
         ("seeds", lambda r: str(r["n_seeds"])),
+        ("CI from", lambda r: CI_FROM[r["ci_method"]]),
+    ],
+    "summary": [
+        ("model", lambda r: r["model"]),
+        ("mixture", _mixture),
+        ("tasks", lambda r: str(r["n_tasks"])),
+        ("mean delta [CI]", lambda r: _delta(r, "mean_delta")),
+        ("P(better) [CI]", _improvement),
+        ("seeds", lambda r: str(r["n_seeds"])),
+        ("CI from", lambda r: "tasks + seeds + rows" if r["ci_method"] == "seeds" else "tasks + rows only"),
     ],
     "all": [
         *COMMON,
@@ -65,6 +83,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("score", lambda r: _num(r["score"], r["score_std"])),
         ("delta [CI]", _delta),
         ("seeds", lambda r: str(r["n_seeds"])),
+        ("CI from", lambda r: CI_FROM[r["ci_method"]]),
     ],
     "regularizer": [
         *COMMON,
@@ -73,6 +92,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("with", lambda r: _num(r["score"], r["score_std"])),
         ("delta [CI]", _delta),
         ("seeds", lambda r: str(r["n_seeds"])),
+        ("CI from", lambda r: CI_FROM[r["ci_method"]]),
     ],
     "forgetting": [
         ("model", lambda r: r["model"]),
@@ -84,6 +104,7 @@ COLUMNS: dict[str, list[Column]] = {
         ("score", lambda r: _num(r["score"], r["score_std"])),
         ("delta [CI]", _delta),
         ("seeds", lambda r: str(r["n_seeds"])),
+        ("CI from", lambda r: CI_FROM[r["ci_method"]]),
         ("docs", lambda r: "-" if r["n_examples"] is None else str(r["n_examples"])),
     ],
 }
@@ -91,7 +112,7 @@ COLUMNS: dict[str, list[Column]] = {
 
 def _groups(result: Result) -> list[tuple[str, list[dict[str, Any]]]]:
     """(title suffix, rows) per table of the view."""
-    if result.view == "all":
+    if result.view in ("all", "summary"):
         return [("", result.rows)]
     if result.view == "forgetting":
         return [
@@ -110,7 +131,7 @@ def _groups(result: Result) -> list[tuple[str, list[dict[str, Any]]]]:
     ]
 
 
-def _sections(result: Result) -> list[tuple[str, list[str], list[list[str]]]]:
+def sections(result: Result) -> list[tuple[str, list[str], list[list[str]]]]:
     """(title, headers, cells) per table of the view."""
     if result.view == "pairs":
         return _pair_sections(result)
@@ -147,8 +168,7 @@ def _pair_sections(result: Result) -> list[tuple[str, list[str], list[list[str]]
 def _pair_cell(row: dict[str, Any] | None) -> str:
     if row is None:
         return "-"
-    mark = {1: "▲", -1: "▼", 0: "", None: ""}[row["significant"]]
-    return f"{row['delta']:+.3f}{mark}"
+    return f"{row['delta']:+.3f}{MARKS[row['significant']].strip()}"
 
 
 def empty(result: Result) -> str:
@@ -175,13 +195,34 @@ def footer(result: Result) -> list[str]:
         lines.append(f"not compared: {line}")
     if len(result.missing) > MISSING_SHOWN:
         lines.append(f"... and {len(result.missing) - MISSING_SHOWN} more (--format json lists them all)")
-    level = f"{result.options.confidence:.0%}"
-    unit = "suite documents" if result.view == "forgetting" else "eval examples"
-    lines.append(f"delta [CI]: {level} paired bootstrap over {unit}; ▲/▼: the interval excludes 0.")
+    lines.extend(how_to_read(result))
+    return lines
+
+
+def how_to_read(result: Result) -> list[str]:
+    """What the intervals hold and what ▲/▼ claim, for the view's footer or a table's caption."""
+    o = result.options
+    level, unit = f"{o.confidence:.0%}", "suite documents" if result.view == "forgetting" else "eval rows"
+    if result.view == "summary":
+        return [
+            f"mean delta and P(better) over the arm's target tasks; {level} stratified bootstrap over tasks, "
+            f"seeds and {unit} (rliable's); ▲/▼: the interval excludes 0 and every task has 2+ seeds a side."
+        ]
+    corrected = {"holm": "Holm", "fdr": "Benjamini-Hochberg", "none": "no"}[o.correction]
+    lines = [
+        f"delta [CI]: {level} interval over seeds and {unit}; with one seed over {unit} only, and no ▲/▼ "
+        "unless arms at several seeds give a pooled seed variance (a sweep's calibration_seeds).",
+        f"▲/▼: better/worse at {1 - o.confidence:.0%} after {corrected} correction across the mixtures "
+        "of a task (--correction).",
+    ]
     if result.view == "tasks":
+        chance = (
+            f"; uncorrected, chance alone gives about N x {(1 - o.confidence) / 2:.1%} mixtures a ▲"
+            if o.correction == "none"
+            else ""
+        )
         lines.append(
-            "best of N is picked on the rows it is scored on, so its delta is biased upwards; "
-            f"by chance alone about N x {(1 - result.options.confidence) / 2:.1%} mixtures would show ▲."
+            f"best of N is picked on the rows it is scored on, so its delta is biased upwards{chance}."
         )
     return lines
 
@@ -194,10 +235,10 @@ def table(result: Result) -> None:
     from mixft.cli.render import wide_console
 
     console = wide_console()
-    sections = _sections(result)
-    if not sections:
+    found = sections(result)
+    if not found:
         console.print(empty(result), highlight=False, markup=False)
-    for title, headers, cells in sections:
+    for title, headers, cells in found:
         grid = Table(title=title, title_justify="left")
         for header in headers:
             grid.add_column(header, overflow="fold", no_wrap=header not in WRAPPED)
@@ -209,17 +250,21 @@ def table(result: Result) -> None:
 
 
 def markdown(result: Result) -> None:
-    """Print the view as markdown tables, then the footer as a list."""
-    sections = _sections(result)
-    if not sections:
+    """Print the view as markdown tables (the tasks view adds its models x tasks table), then the
+    footer as a list."""
+    from mixft.cli.compare_paper import markdown_grid
+
+    found = sections(result)
+    if not found:
         typer.echo(empty(result) + "\n")
-    for title, headers, cells in sections:
+    for title, headers, cells in found:
         typer.echo(f"### {title}\n")
         typer.echo("| " + " | ".join(headers) + " |")
         typer.echo("|" + "---|" * len(headers))
         for row in cells:
             typer.echo("| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |")
         typer.echo("")
+    markdown_grid(result)
     for line in footer(result):
         typer.echo(f"- {line}")
 
@@ -237,6 +282,13 @@ def as_json(result: Result) -> None:
         "not_done": [{"id": r.id, "state": r.state, "error": r.error} for r in result.report.not_done],
     }
     typer.echo(json.dumps(payload, indent=2))
+
+
+def latex(result: Result) -> None:
+    """Print booktabs tables (compare_paper.py)."""
+    from mixft.cli import compare_paper
+
+    compare_paper.latex(result)
 
 
 def as_csv(result: Result) -> None:

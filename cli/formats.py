@@ -13,6 +13,7 @@ class Format(StrEnum):
     md = "md"  # markdown tables, for notes
     csv = "csv"  # for spreadsheets and scripts
     json = "json"  # for scripts
+    latex = "latex"  # booktabs tables, for papers
 
 
 def formats(name: str, *members: Format) -> type[StrEnum]:
@@ -21,5 +22,5 @@ def formats(name: str, *members: Format) -> type[StrEnum]:
 
 
 PlanFormat = formats("PlanFormat", Format.table, Format.json, Format.csv)
-CompareFormat = formats("CompareFormat", Format.table, Format.md, Format.csv, Format.json)
+CompareFormat = formats("CompareFormat", Format.table, Format.md, Format.csv, Format.json, Format.latex)
 TableOrJson = formats("TableOrJson", Format.table, Format.json)

@@ -113,7 +113,9 @@ def plan_table(plan: Plan, cost: PlanCost | None = None) -> None:
         if row["role"] == "base":  # no training: regulariser and seed do not apply
             cells = [row["id"], row["model"], "-", "-", "-", "base"]
         else:
-            role = row["role"] + ("*" if row["added"] else "")
+            role = (
+                row["role"] + ("*" if row["added"] else "") + (" (calibration)" if row["calibration"] else "")
+            )
             tasks = " + ".join(row["tasks"])
             cells = [row["id"], row["model"], tasks, row["regularizer"], str(row["seed"]), role]
         cells.append(row["work"])
@@ -132,6 +134,23 @@ def plan_table(plan: Plan, cost: PlanCost | None = None) -> None:
     if cost is not None:
         console.print(costs.cost_totals(cost))
         console.print(costs.packing_line(plan, cost))
+    line = calibration_line(plan, cost)
+    if line:
+        console.print(line)
+
+
+def calibration_line(plan: Plan, cost: PlanCost | None) -> str | None:
+    """What the sweep's calibration_seeds cost: runs, and GPU-hours against the whole sweep's."""
+    extra = [run for run in plan.runs if run.calibration]
+    if not extra:
+        return None
+    line = f"calibration: {len(extra)} baselines at further seeds (compare's seed variance for one-seed arms)"
+    if cost is None:
+        return line
+    mine = sum(cost.runs[run.id].gpu_hours for run in extra)
+    total = sum(c.gpu_hours for c in cost.runs.values())
+    share = f" ({mine / total:.0%} of the sweep)" if total else ""
+    return f"{line}: {costs.hours(mine)} GPU-h{share}"
 
 
 def plan_json(plan: Plan, cost: PlanCost | None = None) -> None:

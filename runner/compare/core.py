@@ -14,6 +14,7 @@ from mixft.runner.compare import sources, views
 from mixft.runner.compare.forgetting import pair_forgetting
 from mixft.runner.compare.pairing import Options, Report, pair, pair_additions
 from mixft.runner.compare.results import RunResult
+from mixft.runner.compare.summary import summary_rows
 from mixft.runner.errors import ConfigError, unknown
 from mixft.runner.paths import compare_dir
 
@@ -69,7 +70,8 @@ def build(sweep: str, view: str, options: Options, runs: list[RunResult], unread
     else:
         report = pair(runs, options)
         rows = {
-            "tasks": lambda: views.task_rows(report, options.confidence),
+            "tasks": lambda: views.task_rows(report, options.confidence, options.correction),
+            "summary": lambda: summary_rows(report, options),
             "all": lambda: views.all_rows(report),
             "pairs": lambda: views.pair_rows(report),
         }[view]()
@@ -104,6 +106,8 @@ def publish_result(result: Result, image: Path | None) -> str | None:
     tables = {result.view: result.rows}
     if result.view != "forgetting":  # its rows are every comparison already
         tables["comparisons"] = views.all_rows(result.report)
+    if result.view in ("tasks", "all", "pairs"):  # the one answer across tasks goes along
+        tables["summary"] = summary_rows(result.report, result.options)
     settings = {"view": result.view, **dataclasses.asdict(result.options)}
     folder = compare_dir(result.sweep)
     return publish(result.sweep, sources.tracker_settings(result.sweep), tables, image, folder, settings)

@@ -3,9 +3,10 @@
 run: mixft compare smoke --view tasks|all|regularizer|pairs|forgetting
 
 tasks (default): per task, the baseline, the best mixture and how many mixtures beat the baseline
-significantly, out of how many tried; held-out tasks follow, against the base model. The best of N
-is picked on the same eval rows it is scored on, so its delta is biased upwards: the rows say N, and
-how many significant wins chance alone would give (N x (1 - confidence) / 2).
+significantly after the family's correction (corrections.py), out of how many tried; held-out tasks
+follow, against the base model. The best of N is picked on the same eval rows it is scored on, so
+its delta is biased upwards: the rows say N.
+summary: per mixture arm, its mean delta over its target tasks and P(mixture > baseline) (summary.py).
 all: every comparison. regularizer: every run that adds data against the same run without it.
 pairs: the task x task matrix, training on A + B against A alone, scored on A.
 forgetting: per suite task (lm-eval), every trained arm against the base model and every regularised
@@ -19,7 +20,7 @@ from typing import Any
 
 from mixft.runner.compare.pairing import BASE, BASELINE, Comparison, Report
 
-VIEWS = ("tasks", "all", "regularizer", "pairs", "forgetting")
+VIEWS = ("tasks", "summary", "all", "regularizer", "pairs", "forgetting")
 
 
 def _sort_key(row: dict[str, Any]) -> tuple[Any, ...]:
@@ -42,7 +43,7 @@ def base_scores(report: Report) -> dict[tuple[str, str, str], float]:
     return found
 
 
-def task_rows(report: Report, confidence: float) -> list[dict[str, Any]]:
+def task_rows(report: Report, confidence: float, correction: str) -> list[dict[str, Any]]:
     """Per model, recipe and task: the reference, the best run and the count of significant wins."""
     groups: dict[tuple[Any, ...], list[Comparison]] = defaultdict(list)
     for c in report.comparisons:
@@ -61,7 +62,8 @@ def task_rows(report: Report, confidence: float) -> list[dict[str, Any]]:
                 "n_mixtures": len(rows_of),
                 "n_better": signs.count(1),
                 "n_worse": signs.count(-1),
-                "n_expected_by_chance": len(rows_of) * (1 - confidence) / 2,
+                # uncorrected, chance alone gives about this many ▲; corrected, any ▲ at most 1 - confidence
+                "n_expected_by_chance": len(rows_of) * (1 - confidence) / 2 if correction == "none" else None,
                 "reference": reference,
             }
         )

@@ -90,6 +90,8 @@ class PlannedRun:
     added: bool = False
     # the training's id, recipe and data files
     ids: RunIds | None = None
+    # a baseline at a further seed, for compare's seed variance (a sweep's calibration_seeds)
+    calibration: bool = False
 
     @property
     def training(self) -> str:
@@ -109,6 +111,7 @@ class PlannedRun:
             "training": self.training,
             **summary(cfg, self.role),
             "added": self.added,
+            "calibration": self.calibration,
             "recipe": cfg.training.name,
             "eval_tasks": eval_tasks(cfg),
             "overrides": self.overrides,
@@ -202,6 +205,21 @@ class Planner:
                     self.made.add((hydra, task, seed))
                     self.add(self.make(hydra, Patch((task,), seed), run.axes, added=True))
 
+    def add_calibration(self, count: int, seeds: list[int]) -> None:
+        """Every single-task baseline also at the seeds that bring it to `count`: the sweep's seeds
+        first, then the next ones above them."""
+        extra = [*seeds, *range(max(seeds) + 1, max(seeds) + 1 + count)][:count]
+        for run in list(self.runs.values()):
+            if run.role != "baseline":
+                continue
+            task = run.config.mixture.tasks[0]
+            for seed in extra:
+                if (run.hydra, task, seed) not in self.made and seed != run.config.seed:
+                    self.made.add((run.hydra, task, seed))
+                    made = self.make(run.hydra, Patch((task,), seed), run.axes, added=True)
+                    if made.id not in self.runs:
+                        self.add(dataclasses.replace(made, calibration=True))
+
     def plan(self, name: str) -> Plan:
         """The runs made so far as a plan, their sample-suite tasks checked before any run starts."""
         for run in self.runs.values():
@@ -259,6 +277,12 @@ def expand(spec: SweepSpec, overrides: Sequence[str] = ()) -> Plan:
         )
     if spec.baselines:
         planner.add_baselines()
+    if spec.calibration_seeds < 0:
+        raise ConfigError(
+            f"sweep '{spec.name}': calibration_seeds must be 0 or more, got {spec.calibration_seeds}"
+        )
+    if spec.calibration_seeds > 1:
+        planner.add_calibration(spec.calibration_seeds, seeds)
     if spec.base_model:
         planner.add_base_models()
     return planner.plan(spec.name)

@@ -56,6 +56,9 @@ class SweepSpec:
     baselines: bool = True
     # evaluate the untuned model once per model, as a reference row
     base_model: bool = True
+    # run every single-task baseline at this many seeds (the sweep's seeds, then the next ones up):
+    # their spread gives compare a seed variance, so one-seed mixtures get intervals that can claim
+    calibration_seeds: int = 0
     # a search (plan/search_spec.py): `mixft search` looks for the best mixture of mixtures.tasks
     search: SearchSettings | None = None
 
