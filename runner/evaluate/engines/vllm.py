@@ -48,6 +48,10 @@ _ADAPTER_IDS: dict[str, int] = {}
 _TEMP_DIRS: list[str] = []
 
 
+def _installed() -> bool:
+    return importlib.util.find_spec("vllm") is not None
+
+
 def _cuda() -> bool:
     import torch
 
@@ -67,7 +71,7 @@ class VllmEngine(Engine):
                 "eval.engine=vllm cannot score a QLoRA run: vLLM would load its adapter on an unquantised "
                 "base, a different model; use eval.engine=hf"
             )
-        if importlib.util.find_spec("vllm") is None:
+        if not _installed():
             return (
                 f"eval.engine=vllm needs vLLM, which is not installed here ({INSTALL}), or use eval.engine=hf"
             )
@@ -81,7 +85,7 @@ class VllmEngine(Engine):
 
     @classmethod
     def preferred(cls, cfg: Config) -> tuple[bool, str]:
-        if importlib.util.find_spec("vllm") is None:
+        if not _installed():
             return False, "vLLM is not installed"
         if _cuda():
             return True, "vLLM on CUDA (paged attention, continuous batching)"
