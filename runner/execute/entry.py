@@ -152,6 +152,11 @@ def main(argv: list[str] | None = None) -> int:
     args = parser.parse_args(argv)
     die_with_launcher()
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(name)s: %(message)s")
+    if int(os.environ.get("WORLD_SIZE", "1")) > 1:  # a rank of a launch: which, and where ranks meet
+        log.info(
+            "rank %s of %s, rendezvous %s:%s",
+            *(os.environ.get(key) for key in ("RANK", "WORLD_SIZE", "MASTER_ADDR", "MASTER_PORT")),
+        )
     try:
         execute(args.run_id, args.sweep)
     except ConfigError as exc:

@@ -69,6 +69,13 @@ REWRITES: dict[str, Rewrite] = {
     ),
     # the smoke sweep, and the commands that name its runs: tiny settings
     "mixft sweep smoke": Rewrite("the full smoke sweep takes minutes on 2 cores", SMALL),
+    # tests/multiproc trains runs over 2 processes, DeepSpeed's among them (its ops compile for minutes)
+    "mixft sweep smoke --procs-per-run 2": Rewrite(
+        "tests/multiproc trains over 2 processes", ("--dry-run",), output="2 processes a run (torchrun, gloo)"
+    ),
+    "mixft sweep smoke --procs-per-run 2 training.deepspeed=zero2_offload": Rewrite(
+        "tests/multiproc trains with DeepSpeed on CPU", ("--dry-run",), output="2 processes a run"
+    ),
     "mixft sweep smoke tracker=wandb tracker.project=mixft-smoke": Rewrite(
         "the full smoke sweep takes minutes; W&B logs offline here (no credentials)", SMALL
     ),

@@ -81,9 +81,9 @@ class Runner:
 
     def _finish(self, rid: str, code: int, pending: deque[str]) -> None:
         job = self.active.pop(rid)
-        if code not in (0, EXIT_CLAIMED) and held_by(rid) is not None:
-            # a launcher reports a rank's exit 3 (claimed elsewhere) as its own failure: the run's
-            # claim, held by a live process now, says it was not ours to record
+        if code > 0 and code != EXIT_CLAIMED and held_by(rid) is not None:
+            # a launcher reports a rank's exit 3 (claimed elsewhere) as its own failure (1), once all
+            # its ranks are gone: the run's claim, held by a live process now, was not ours to record
             code = EXIT_CLAIMED
         state = read_status(run_dir(rid))["state"]
         again = code != EXIT_CLAIMED and state == "failed" and self._retry_out_of_memory(rid, job.slot)
@@ -187,7 +187,7 @@ class LocalExecutor(Executor):
         slots = [d.slot for d in packer.devices]
         text = f"{len(slots)} slot(s) ({', '.join(slot.name for slot in slots)})"
         if slots and slots[0].procs > 1:
-            text += f", {slots[0].procs} processes a run (DDP over gloo)"
+            text += f", {slots[0].procs} processes a run (torchrun, gloo)"
         if packer.packing:
             text += f", up to {packer.per_device} runs a GPU by memory"
         elif self.settings.runs_per_gpu > 1:
