@@ -9,8 +9,8 @@ global batch, the same cores. Each side runs twice, alternating, and each keeps 
 `train/tokens_per_s` (tokens trained over the trainer's runtime; the processes' start is left out,
 it is reported apart). The figure is the ratio. Target: the two-process run records world size 2,
 trains the same tokens, and keeps at least a quarter of one process's speed (a floor against a
-pathological launch, not a goal: on a model this small a step is too short for data parallelism to
-pay for its gradient exchange).
+pathological launch, not a goal). The output names the CPU and its load average: the figure moves
+with what else the machine runs.
 """
 
 from __future__ import annotations
@@ -90,6 +90,9 @@ def main() -> None:
             f"(world size {m['train/world_size']:.0f}, {m['train/tokens']:.0f} tokens in {STEPS} steps, "
             f"trainer {m['train/runtime_s']:.1f} s, sweep {seconds:.1f} s wall)"
         )
+    info = Path("/proc/cpuinfo").read_text().splitlines() if Path("/proc/cpuinfo").exists() else []
+    cpu = next((line.split(":", 1)[1].strip() for line in info if line.startswith("model name")), "?")
+    print(f"on {cpu}, {os.cpu_count()} cores, load average {os.getloadavg()[0]:.1f} at the end")
     one, two = best[1][0], best[2][0]
     ratio = two["train/tokens_per_s"] / one["train/tokens_per_s"]
     print(
