@@ -37,6 +37,15 @@ def _one_thread():
     torch.set_num_threads(before)
 
 
+@pytest.fixture
+def tiny_model_built() -> None:
+    """The store's tiny model, built before a CLI call (its build writes a progress bar on stderr)."""
+    from mixft.runner.config.load import load_config
+    from mixft.runner.train.models import ensure_tiny_model
+
+    ensure_tiny_model(load_config(FPB).model.build)
+
+
 def train_watching_linears(folder: Path, *overrides: str) -> tuple[set[Any], dict[str, float], Any]:
     """Train two steps with mixft's trainer; the dtypes every nn.Linear output had while training."""
     import torch
@@ -79,7 +88,7 @@ def test_bf16_on_cpu_autocasts_the_linear_layers_and_keeps_fp32_weights(tmp_path
 
 
 @pytest.mark.skipif(__import__("torch").cuda.is_available(), reason="fp16 is allowed on CUDA")
-def test_fp16_on_cpu_is_one_line_before_anything_trains():
+def test_fp16_on_cpu_is_one_line_before_anything_trains(tiny_model_built):
     result = invoke("run", *FPB, "training.precision=fp16")
     assert_usage_error(result, "training.precision=fp16 needs a CUDA GPU", "bf16")
     assert not list(Path(os.environ["MIXFT_HOME"], "runs").glob("*/checkpoints/*"))
@@ -106,7 +115,7 @@ def test_qlora_loads_the_base_as_nf4_with_double_quantisation():
     assert not isinstance(model.lm_head, bnb.nn.Linear4bit)
 
 
-def test_qlora_where_bitsandbytes_cannot_quantise_is_one_line_before_training(monkeypatch):
+def test_qlora_where_bitsandbytes_cannot_quantise_is_one_line_before_training(monkeypatch, tiny_model_built):
     from mixft.runner.train.precision import four_bit_problem
 
     for name in ("bitsandbytes", "bitsandbytes.functional"):

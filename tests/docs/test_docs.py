@@ -69,6 +69,13 @@ REWRITES: dict[str, Rewrite] = {
     ),
     # the smoke sweep, and the commands that name its runs: tiny settings
     "mixft sweep smoke": Rewrite("the full smoke sweep takes minutes on 2 cores", SMALL),
+    # QLoRA and bf16 on this CPU: the fpb baseline alone (tests/accel kills and resumes such runs)
+    "mixft sweep smoke training.method=qlora": Rewrite(
+        "the smoke sweep's fpb run in QLoRA, 2 steps", ("--only", "size=1,contains=fpb", *SMALL)
+    ),
+    "mixft sweep smoke training.precision=bf16": Rewrite(
+        "the smoke sweep's fpb run under bf16 autocast, 2 steps", ("--only", "size=1,contains=fpb", *SMALL)
+    ),
     # tests/multiproc trains runs over 2 processes, DeepSpeed's among them (its ops compile for minutes)
     "mixft sweep smoke --procs-per-run 2": Rewrite(
         "tests/multiproc trains over 2 processes", ("--dry-run",), output="2 processes a run (torchrun, gloo)"
