@@ -30,6 +30,7 @@ ROW_KEYS = (
     "seed",
     "role",
     "added",
+    "calibration",
     "recipe",
     "eval_tasks",
     "run_dir",

@@ -1,7 +1,7 @@
 """Intervals of a difference between runs that hold both sources of its uncertainty: the training
 seed and the eval rows drawn.
 
-run: pytest tests/unit/test_compare_intervals.py tests/unit/test_compare_calibration.py
+run: pytest tests/unit/test_compare_stats.py tests/unit/test_compare_calibration.py tests/compare/test_seeds.py
 
 A compared pair at seed s (a mixture and its baseline at s) differs by d_s on the sweep's n eval rows.
 Over seeds and rows, d_s = true delta + a_s (the seed: adapter initialisation, data order) + b (which

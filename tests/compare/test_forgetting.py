@@ -147,8 +147,10 @@ def test_deltas_and_intervals_match_an_independent_bootstrap(known):
         assert row["score"] == pytest.approx(ours.mean()) and row["baseline"] == pytest.approx(refs.mean())
         assert row["delta"] == pytest.approx(diffs.mean())
         low, high = independent_interval(per_seed)
-        assert row["ci_low"] == pytest.approx(low, abs=0.02), row
-        assert row["ci_high"] == pytest.approx(high, abs=0.02), row
+        # two seeds: t with about 1 df, where a small difference in df moves the bounds most
+        tolerance = max(0.02, 0.08 * (high - low) / 2)
+        assert row["ci_low"] == pytest.approx(low, abs=tolerance), row
+        assert row["ci_high"] == pytest.approx(high, abs=tolerance), row
 
 
 def test_plain_arms_forget_and_the_regulariser_gives_it_back(known):
@@ -156,17 +158,22 @@ def test_plain_arms_forget_and_the_regulariser_gives_it_back(known):
     rows = forgetting_json()["rows"]
     [base] = by_role(runs, "base")
     plain = find(rows, "arc_challenge", PAIR, "none", "base")
-    assert plain["significant"] == -1 and plain["baseline"] == pytest.approx(BASE_ACC.mean())
+    # two seeds: its interval excludes zero, and Holm over the family of six arms keeps no claim
+    assert plain["ci_high"] < 0 and plain["significant"] == 0
+    assert plain["baseline"] == pytest.approx(BASE_ACC.mean())
     assert plain["reference_ids"] == [base.id]
     regularised = find(rows, "arc_challenge", PAIR, "general", "base")
     assert regularised["delta"] == regularised["ci_low"] == regularised["ci_high"] == 0
     restored = find(rows, "arc_challenge", PAIR, "general", "without general")
-    assert restored["significant"] == 1 and restored["delta"] == pytest.approx(-plain["delta"])
+    assert restored["ci_low"] > 0 and restored["delta"] == pytest.approx(-plain["delta"])
     without = {
         r.id for r in runs if tuple(r.config.mixture.tasks) == PAIR and r.config.regularizer.name == "none"
     }
     assert set(restored["reference_ids"]) == without
-    assert find(rows, "truthfulqa_gen", ("fpb",), "none", "base")["significant"] == -1  # single-task arms too
+    assert find(rows, "truthfulqa_gen", ("fpb",), "none", "base")["delta"] < 0  # single-task arms too
+    # the same loss at both seeds: a claim that survives the correction
+    assert find(rows, "truthfulqa_gen", PAIR, "none", "base")["significant"] == -1
+    assert find(rows, "truthfulqa_gen", PAIR, "general", "without general")["significant"] == 1
 
 
 def test_a_settings_mismatch_is_refused_and_named(tmp_path):
@@ -241,7 +248,7 @@ def test_table_markdown_and_csv(known):
     table = invoke("compare", "known", "--view", "forgetting")
     assert table.exit_code == 0, table.output
     assert "against the base model" in table.stdout and "general/arc_challenge" in table.stdout
-    assert "bootstrap over suite documents" in table.stdout
+    assert "interval over seeds and suite documents" in table.stdout
     md = invoke("compare", "known", "--view", "forgetting", "--format", "md")
     assert "| model | suite task | metric |" in md.stdout
     csv = invoke("compare", "known", "--view", "forgetting", "--format", "csv")
