@@ -107,5 +107,8 @@ def _print(state: SearchState) -> None:
     typer.echo(f"confirmation at seed {c.seed} ({c.run_id}): mean delta {mean}")
     for task, row in c.targets.items():
         interval = row["interval"]
-        span = f" [{interval[0]:+.4f}, {interval[1]:+.4f}]" if interval else ""
+        how = {"pooled": ", pooled baseline seeds", "rows": ", eval rows only: no claim"}.get(
+            row.get("ci_method"), ""
+        )
+        span = f" [{interval[0]:+.4f}, {interval[1]:+.4f}{how}]" if interval else ""
         typer.echo(f"  {task:<14} {row['metric']} {row['delta']:+.4f}{span}  n={row['n_examples']}")

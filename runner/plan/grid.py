@@ -210,7 +210,7 @@ class Planner:
         first, then the next ones above them."""
         extra = [*seeds, *range(max(seeds) + 1, max(seeds) + 1 + count)][:count]
         for run in list(self.runs.values()):
-            if run.role != "baseline":
+            if run.role != "baseline" or not targets(run.config):  # a source nothing scores: no variance
                 continue
             task = run.config.mixture.tasks[0]
             for seed in extra:

@@ -3,7 +3,8 @@
 run: make bench    (or: python tests/bench/compare_speed.py --examples 1000)
 
 1. Interval: one mixture-vs-baseline comparison over N eval rows, 10,000 resamples, by
-   `stats.delta_interval` (resamples drawn as multinomial counts over outcome groups) and by
+   `stats.sample` + `intervals.delta_interval` (resamples drawn as multinomial counts over outcome
+   groups) and by
    scipy.stats.bootstrap resampling rows (the baseline, vectorised, paired, percentile). Target: >= 10x.
 2. Whole command: the cocktail_paper plan (224 runs) recorded in a fresh store, every run given
    predictions on its eval tasks (N rows each), then `mixft compare cocktail_paper --view all` in
@@ -39,11 +40,12 @@ def interval_ratio(examples: int) -> tuple[float, float]:
     import numpy as np
     from scipy import stats as scipy_stats
 
-    from mixft.runner.compare.stats import delta_interval
+    from mixft.runner.compare.intervals import delta_interval
+    from mixft.runner.compare.stats import sample
 
     rng = np.random.default_rng(0)
     run, ref = (rng.random(examples) < 0.7).astype(int), (rng.random(examples) < 0.6).astype(int)
-    ours = _median_seconds(lambda: delta_interval("accuracy", run[:, None], ref[:, None]))
+    ours = _median_seconds(lambda: delta_interval(sample("accuracy", np.column_stack([run, ref])), 1, 0.95))
     theirs = _median_seconds(
         lambda: scipy_stats.bootstrap(
             (run, ref), lambda x, y, axis: x.mean(axis) - y.mean(axis), paired=True, vectorized=True,

@@ -68,6 +68,8 @@ def test_a_killed_search_resumes_and_trains_nothing_twice():
     assert summary["confirmation"]["targets"] and all(
         row["n_examples"] == 32 and row["interval"] for row in summary["confirmation"]["targets"].values()
     )
+    # one seed: each target's baselines at seeds 0 and 1 give compare's pooled seed variance
+    assert {row["ci_method"] for row in summary["confirmation"]["targets"].values()} == {"pooled"}
     with (Path(os.environ["MIXFT_HOME"]) / "searches/search_smoke/ratios.csv").open() as f:
         rows = list(csv.DictReader(f))
     assert len(rows) == 6 and all(
