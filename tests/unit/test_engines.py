@@ -48,8 +48,10 @@ def test_auto_keeps_hf_on_cpu_where_vllm_measured_slower(vllm_here, caplog, monk
         assert engine_of() == "hf"
     figure = f"{vllm_engine.CPU_SPEEDUP:.2f}x"
     assert (
-        f"generating with hf (not vllm: on CPU vLLM measured {figure} hf's examples/s (slower" in caplog.text
+        f"generating with hf (not vllm: on CPU a run's evaluation on vLLM measured {figure} hf's"
+        in caplog.text
     )
+    assert "its engine start included (slower" in caplog.text
     monkeypatch.setattr(vllm_engine, "CPU_SPEEDUP", 1.2)  # a measurement where vLLM wins on CPU
     assert engine_of() == "vllm"
     assert engine_of("eval.engine=vllm") == "vllm"  # asked for, it is taken on CPU whatever the figure
