@@ -24,7 +24,17 @@ from mixft.runner.evaluate.engines.base import Engine, Generate, Generation
 from mixft.runner.evaluate.engines.hf import HfEngine
 from mixft.runner.evaluate.engines.vllm import VllmEngine
 
-__all__ = ["ENGINES", "Generate", "Generation", "close_engines", "engine_record", "resolve_engine"]
+__all__ = [
+    "ENGINES",
+    "Generate",
+    "Generation",
+    "close_engines",
+    "engine_for",
+    "engine_record",
+    "hf_generator",
+    "resolve_engine",
+    "task_generator",
+]
 
 log = logging.getLogger(__name__)
 
