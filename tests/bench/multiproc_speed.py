@@ -99,9 +99,10 @@ def main() -> None:
         f"two processes / one: {ratio:.2f}x tokens/s; the same tokens each round: {same_tokens} "
         "(target: world size 2, the same tokens, >= 0.25x)"
     )
+    outside = {procs: seconds - m["train/runtime_s"] for procs, (m, seconds) in best.items()}
     print(
-        f"start of a run over 2 processes (torchrun, two fresh interpreters, gloo): "
-        f"{best[2][1] - best[1][1]:+.1f} s of wall time against one process forked from the sweep's server"
+        f"outside training (start, data, evaluation): {outside[2]:.1f} s over 2 processes (torchrun, two fresh "
+        f"interpreters, gloo) against {outside[1]:.1f} s in one process forked from the sweep's server"
     )
     ok = all(m["train/world_size"] == 2 for m, _ in sides[2]) and same_tokens and ratio >= 0.25
     sys.exit(0 if ok else 1)
