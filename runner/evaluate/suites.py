@@ -3,14 +3,11 @@
 run: mixft run model=tiny data.samples=true 'mixture.tasks=[fpb]' eval.suites=[general]
 
 A suite (conf/suite/<name>.yaml) names lm-eval tasks or groups. lm-eval's HFLM wraps the model and
-tokenizer the evaluation already holds (no second load from disk); a generative task (every leaf
-`generate_until`) goes through the run's engine instead when it has a model for lm-eval (vllm: lm-eval's
-own vLLM model on the engine the run's task evaluations use). `simple_evaluate` scores every task
-with its samples logged, and each document's record is kept in the evaluation's folder
-(suites/<suite>/<task>.jsonl, one line per document: doc_id, doc_hash, prompt_hash, target_hash,
-metrics, response) with suites/<suite>/settings.json saying what they were scored under (few-shot,
-limit, chat template, decoding, a digest of lm-eval's resolved task config, the engine that scored
-each task, lm-eval version).
+tokenizer the evaluation holds (no second load); a generative task (every leaf `generate_until`)
+generates through the run's engine (engines/vllm_lm_eval.py). Each document's record goes to
+suites/<suite>/<task>.jsonl (doc_id, doc_hash, prompt_hash, target_hash, metrics, response), and
+suites/<suite>/settings.json says what they were scored under (few-shot, limit, chat template,
+decoding, a digest of lm-eval's resolved task config, each task's engine, lm-eval version).
 `mixft compare --view forgetting` pairs runs by document from these files. A group (mmlu) is one
 task of the suite: its records are its leaves' documents, doc_id `<leaf>/<doc_id>`.
 
@@ -163,18 +160,12 @@ def _simple_evaluate(suite: SuiteConfig, lm: Any, tasks: list[Any], manager: Any
     from lm_eval import simple_evaluate
 
     gen_kwargs = {"max_gen_toks": suite.max_gen_toks} if suite.max_gen_toks is not None else None
+    chat, few = suite.apply_chat_template, suite.num_fewshot
+    # bootstrap_iters=0: compare bootstraps over documents, paired between runs
     result = simple_evaluate(
-        model=lm,
-        tasks=tasks,
-        task_manager=manager,
-        num_fewshot=suite.num_fewshot,
-        limit=suite.limit,
-        apply_chat_template=suite.apply_chat_template,
-        gen_kwargs=gen_kwargs,
-        log_samples=True,
-        bootstrap_iters=0,  # compare bootstraps over documents, paired between runs
-        **SEEDS,
-    )
+        model=lm, tasks=tasks, task_manager=manager, num_fewshot=few, limit=suite.limit,
+        apply_chat_template=chat, gen_kwargs=gen_kwargs, log_samples=True, bootstrap_iters=0, **SEEDS,
+    )  # fmt: skip
     assert result is not None  # None only off rank 0; mixft evaluates in one process
     return result
 

@@ -8,7 +8,8 @@ why), records it (engine.json, the W&B config; `mixft compare` pairs only runs o
 its generator (`task_generator`) and frees it at exit (`close_engines`).
 
 Adding an engine: a module here with an `Engine` subclass, one line in ENGINES, and its name in
-config/eval_schema.ENGINES (the config layer validates eval.engine; a unit test checks the two agree).
+`ENGINES` of runner/config/eval_schema.py (the config layer validates eval.engine; a unit test checks
+the two agree).
 """
 
 from __future__ import annotations
