@@ -188,6 +188,9 @@ REWRITES: dict[str, Rewrite] = {
     "mixft run model=tiny data.samples=true mixture.tasks=[fpb] training.deepspeed=zero2_offload": Rewrite(
         "DeepSpeed on a machine without CUDA, on purpose", exit_code=2
     ),
+    "mixft run model=tiny data.samples=true mixture.tasks=[fpb] training.precision=fp16": Rewrite(
+        "fp16 on a machine without CUDA, on purpose", exit_code=2
+    ),
     "mixft data show fpb -n 1": Rewrite(
         "offline on purpose: the hub cannot be reached", exit_code=2, output="cannot load hub:"
     ),
