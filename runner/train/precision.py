@@ -4,7 +4,8 @@ to, and QLoRA's 4-bit settings (bitsandbytes NF4, on CUDA or on the CPU).
 run: mixft sweep smoke training.precision=bf16    (or training.method=qlora, on a CPU too)
 
 bf16 autocast runs on CUDA GPUs that have it and on any CPU (torch's CPU autocast); a CPU with
-AVX512_BF16 or AMX computes it natively, others emulate it. fp16 autocast needs CUDA.
+AVX512_BF16 or AMX computes it natively, others emulate it; `auto` takes it on a CPU only with AMX.
+fp16 autocast needs CUDA.
 """
 
 from __future__ import annotations
@@ -26,8 +27,9 @@ for _name in ("bitsandbytes.backends.cpu.ops", "kernels._internals.hf_hub"):
 def cpu_bf16() -> str:
     """How this CPU computes bf16: "amx" (AMX tiles), "avx512" (AVX512_BF16 only) or "emulated".
 
-    From torch's cpuinfo flags. Measured (docs/benchmarks.md, bf16_speed): bf16 autocast trains
-    faster than fp32 with AMX; with AVX512_BF16 alone its matrix products are slower than fp32's.
+    From torch's cpuinfo flags. Measured (docs/benchmarks.md, bf16_speed): bf16 autocast trains a
+    hidden-512 model faster than fp32 with AMX, slower with AVX512_BF16 alone (oneDNN's bf16 matrix
+    products without AMX lose to fp32's); the tiny smoke model is faster in fp32 on both.
     """
     import torch
 
