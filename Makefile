@@ -26,6 +26,8 @@ help:  ## Show this help
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --disable-pip-version-check $(TORCH_PIN) -e ".[dev]"
+	# rliable (a test's reference) pins arch<8, which cannot import beside pandas 3: its deps come from dev
+	$(BIN)/python -m pip install --quiet --disable-pip-version-check --no-deps "rliable==1.2.0"
 	touch $@
 
 install: $(STAMP)  ## Create .venv and install mixft (editable) with its dev tools
