@@ -61,9 +61,10 @@ def test_intervals_agree_with_rliables_stratified_bootstrap():
     (pi_low, delta_low), (pi_high, delta_high) = rliable_bootstrap(x, y, 0).conf_int(
         both, reps=5000, size=0.95, method="percentile"
     )
-    assert got["pi_low"] == pytest.approx(pi_low, abs=0.02) and got["pi_high"] == pytest.approx(
-        pi_high, abs=0.02
-    )
+    # P(improvement) moves in steps of 1 / (tasks x runs x runs): its percentiles may differ by a step
+    step = 1 / (x.shape[1] * x.shape[0] * y.shape[0])
+    assert got["pi_low"] == pytest.approx(pi_low, abs=1.5 * step)
+    assert got["pi_high"] == pytest.approx(pi_high, abs=1.5 * step)
     assert got["ci_low"] == pytest.approx(delta_low, abs=0.005)
     assert got["ci_high"] == pytest.approx(delta_high, abs=0.005)
     assert got["ci_high"] - got["ci_low"] > 0.01  # a real interval, not two equal numbers
