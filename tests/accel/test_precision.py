@@ -15,7 +15,7 @@ import pytest
 
 from tests.unit.helpers import assert_usage_error, invoke
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.usefixtures("one_torch_thread")]
 
 FPB = ["data.samples=true", "mixture.tasks=[fpb]", "eval=smoke", "eval.tasks=[]"]
 TWO_STEPS = [
@@ -25,16 +25,6 @@ TWO_STEPS = [
     "training.keep=none",
     "training.logging_steps=1",
 ]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 @pytest.fixture

@@ -19,20 +19,9 @@ from mixft.runner.paths import run_dir, training_dir
 from mixft.runner.store import status as states
 from tests.unit.helpers import assert_usage_error, invoke
 
-pytestmark = pytest.mark.smoke
+pytestmark = [pytest.mark.smoke, pytest.mark.usefixtures("one_torch_thread")]
 
 FPB = ["data.samples=true", "mixture.tasks=[fpb]", "eval=smoke", "eval.tasks=[]"]
-
-
-@pytest.fixture(autouse=True)
-def _one_thread():
-    """Tiny models run faster on one thread than on two (measured: 90 vs 147 ms a step)."""
-    import torch
-
-    before = torch.get_num_threads()
-    torch.set_num_threads(1)
-    yield
-    torch.set_num_threads(before)
 
 
 def weights(folder: Path) -> dict:
