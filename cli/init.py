@@ -18,8 +18,17 @@ def init(
 ) -> None:
     """Start a project: an example task on local files, a sweep of it, and a README of the next commands."""
     from mixft.runner.config.project import SWEEP, init_project
+    from mixft.runner.errors import ConfigError
 
-    for path in init_project(folder):
+    try:
+        written = init_project(folder)
+    except OSError as exc:  # a folder that cannot be made or written (/proc/x, read-only, a file)
+        raise ConfigError(
+            f"cannot write a project into {folder}: {exc.strerror or exc}"
+            f"{f' ({exc.filename})' if exc.filename and str(exc.filename) != str(folder) else ''}; "
+            "choose a folder you can write"
+        ) from None
+    for path in written:
         typer.echo(f"wrote {path}")
     where = "" if folder.resolve() == Path.cwd().resolve() else f"cd {folder} && "
     typer.echo(f"next: {where}mixft sweep {SWEEP} && mixft compare {SWEEP}    (README.md says more)")

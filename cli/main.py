@@ -20,10 +20,46 @@ from mixft.runner.errors import ConfigError
 from mixft.runner.paths import store_root
 
 DEBUG_KEY = "mixft.debug"
+# click's usage error and the base of its errors, found from the BadParameter typer re-exports: recent
+# typer releases carry a click of their own (typer._click), older ones use click itself
+UsageError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "UsageError")
+ClickError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickException")
+
+
+def usage_line(exc: Any) -> str:
+    """A usage error as one line: the command, what is wrong, and where its help is.
+
+    Click's own message may span lines (a choice list, typer's "Value error, " prefix): joined."""
+    command = exc.ctx.command_path if exc.ctx is not None else "mixft"
+    message = " ".join(exc.format_message().replace("Value error, ", "").split()).rstrip(".")
+    return f"{command}: error: {message}; see {command} --help"
 
 
 class MixftGroup(TyperGroup):
     """Prints bad input as one line with exit code 2; tracebacks only with --debug."""
+
+    def main(self, *args: Any, standalone_mode: bool = True, **kwargs: Any) -> Any:
+        """Click's main, with every usage error (unknown option, extra argument, bad value) as one line
+        on stderr and exit code 2, where typer would draw a boxed panel."""
+        if not standalone_mode:
+            return super().main(*args, standalone_mode=False, **kwargs)
+        try:
+            code = super().main(*args, standalone_mode=False, **kwargs)
+        except UsageError as exc:
+            if type(exc).__name__ == "NoArgsIsHelpError":  # `mixft`, `mixft config`: their help
+                text = exc.ctx.get_help()  # typer's rich help prints itself and returns ""
+                if text:
+                    typer.echo(text)
+            else:
+                typer.secho(usage_line(exc), err=True, fg=typer.colors.RED)
+            sys.exit(exc.exit_code)
+        except ClickError as exc:
+            typer.secho(f"error: {' '.join(exc.format_message().split())}", err=True, fg=typer.colors.RED)
+            sys.exit(exc.exit_code)
+        except typer.Abort:
+            typer.echo("Aborted!", err=True)
+            sys.exit(1)
+        sys.exit(code if isinstance(code, int) else 0)  # an int: the code a typer.Exit carried
 
     def invoke(self, ctx: Any) -> Any:
         try:

@@ -1,6 +1,7 @@
 """`mixft status`: where every run of a sweep stands.
 
 run: mixft status smoke    |    mixft status smoke --watch    |    mixft status smoke --format json
+     mixft status smoke eval.max_examples=16    (the runs `mixft sweep smoke eval.max_examples=16` ran)
 """
 
 from __future__ import annotations
@@ -16,6 +17,10 @@ from mixft.cli.formats import Format, TableOrJson
 
 def status(
     name: Annotated[str, typer.Argument(help="A sweep that has run in this store.")],
+    overrides: Annotated[
+        list[str] | None,
+        typer.Argument(help="Overrides, as for `mixft sweep`: the runs they plan (eval.max_examples=16)."),
+    ] = None,
     watch: Annotated[bool, typer.Option("--watch", help="Refresh every 2 s until Ctrl-C.")] = False,
     fmt: Annotated[TableOrJson, typer.Option("--format", "-f", help="table or json.")] = Format.table,
 ) -> None:
@@ -24,17 +29,17 @@ def status(
     from mixft.runner.execute.status import sweep_status
 
     if fmt == Format.json:
-        typer.echo(json.dumps(sweep_status(name), indent=2))
+        typer.echo(json.dumps(sweep_status(name, overrides), indent=2))
         return
     if not watch:
-        render.status_view(name, sweep_status(name))
+        render.status_view(name, sweep_status(name, overrides))
         return
     from rich.live import Live
 
-    with Live(render.status_renderable(name, sweep_status(name)), refresh_per_second=1) as live:
+    with Live(render.status_renderable(name, sweep_status(name, overrides)), refresh_per_second=1) as live:
         try:
             while True:
                 time.sleep(2)
-                live.update(render.status_renderable(name, sweep_status(name)))
+                live.update(render.status_renderable(name, sweep_status(name, overrides)))
         except KeyboardInterrupt:
             pass
