@@ -5,6 +5,7 @@ run: mixft data ls    |    mixft data show fpb -n 2 --samples    |    mixft data
 
 from __future__ import annotations
 
+from enum import StrEnum
 from typing import Annotated
 
 import typer
@@ -14,6 +15,13 @@ from mixft.cli.formats import Format, TableOrJson
 app = typer.Typer(help="Inspect tasks, examples, mixtures and data files.", no_args_is_help=True)
 
 Overrides = Annotated[list[str] | None, typer.Argument(help="Overrides, e.g. data.samples=true.")]
+
+
+class Split(StrEnum):
+    train = "train"
+    eval = "eval"
+
+
 Samples = Annotated[bool, typer.Option("--samples", help="Use the offline sample suite (data.samples=true).")]
 
 
@@ -31,7 +39,7 @@ def show(
     task: Annotated[str, typer.Argument(help="A task name (see `mixft data ls`).")],
     n: Annotated[int, typer.Option("-n", help="Examples to show.")] = 3,
     model: Annotated[str, typer.Option("--model", help="Whose chat template to apply.")] = "tiny",
-    split: Annotated[str, typer.Option("--split", help="train or eval.")] = "train",
+    split: Annotated[Split, typer.Option("--split", help="train or eval.")] = Split.train,
     samples: Samples = False,
     overrides: Overrides = None,
 ) -> None:
@@ -40,7 +48,7 @@ def show(
     from mixft.runner.data.inspect import show_examples
 
     extra = ["data.samples=true"] if samples else []
-    render.examples(show_examples(task, n, split, [f"model={model}", *extra, *(overrides or [])]))
+    render.examples(show_examples(task, n, split.value, [f"model={model}", *extra, *(overrides or [])]))
 
 
 @app.command("stats")
