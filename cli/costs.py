@@ -34,17 +34,20 @@ def packing_line(plan: Plan, cost: PlanCost) -> str:
     hw, per_gpu = cost.hardware, getattr(plan.executor(), "runs_per_gpu", 1)
     if hw.memory_gb is None:
         return f"memory: {hw.gpu}'s is unknown; each run's estimate is its memory_gb (--format json)"
-    groups: dict[str, list[float]] = {}
+    groups: dict[str, list[tuple[float, float]]] = {}
     for run in plan.runs:
         label = f"{run.config.model.name} {'eval' if run.role == 'base' else run.config.training.method}"
-        groups.setdefault(label, []).append(cost.runs[run.id].memory_bytes)
+        groups.setdefault(label, []).append((cost.runs[run.id].memory_bytes, cost.runs[run.id].peak_bytes))
     parts = []
     for label, sizes in groups.items():
-        fits = min(per_gpu, int(hw.memory_gb * 1e9 * USABLE // max(sizes)))
-        parts.append(f"{label} {max(sizes) / 1e9:.3g} GB: {fits or 'does not fit'}")
+        budget, peak = max(sizes)
+        fits = min(per_gpu, int(hw.memory_gb * 1e9 * USABLE // budget))
+        parts.append(
+            f"{label} peak {peak / 1e9:.3g} GB, budget {budget / 1e9:.3g} GB: {fits or 'does not fit'}"
+        )
     return (
-        f"memory per run, and runs one {hw.gpu} ({hw.memory_gb:g} GB) holds at runs_per_gpu {per_gpu}: "
-        + "; ".join(parts)
+        f"memory per run (predicted peak, and the budget packing reserves), and runs one {hw.gpu} "
+        f"({hw.memory_gb:g} GB) holds at runs_per_gpu {per_gpu}: " + "; ".join(parts)
     )
 
 

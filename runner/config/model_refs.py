@@ -106,6 +106,8 @@ def _shape(config: dict[str, Any]) -> dict[str, int]:
         "num_hidden_layers": ("num_hidden_layers", "n_layer"),
         "intermediate_size": ("intermediate_size", "ff_intermediate_size", "n_inner"),
         "vocab_size": ("vocab_size",),
+        "num_attention_heads": ("num_attention_heads", "n_head"),
+        "num_key_value_heads": ("num_key_value_heads",),
     }
     found = {
         key: next((config[n] for n in names if isinstance(config.get(n), int)), None)

@@ -38,6 +38,9 @@ class ModelShape:
     num_hidden_layers: int | None = None
     intermediate_size: int | None = None
     vocab_size: int | None = None
+    # attention heads, and key/value heads (grouped-query attention: fewer); null: no GQA
+    num_attention_heads: int | None = None
+    num_key_value_heads: int | None = None
 
 
 @dataclass

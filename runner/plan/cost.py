@@ -22,7 +22,7 @@ from mixft.runner.data.mixture import allocate, pool_names
 from mixft.runner.data.sources import from_samples
 from mixft.runner.errors import ConfigError
 from mixft.runner.plan.hardware import Hardware, eval_flops, train_flops
-from mixft.runner.plan.memory import LORA_SHARE_PER_RANK, estimate_memory
+from mixft.runner.plan.memory import adapter_parameters, estimate_memory
 from mixft.runner.store.measured import StoreStats
 
 if TYPE_CHECKING:
@@ -128,6 +128,8 @@ class RunCost:
     disk_bytes: float = 0.0
     # bytes of GPU memory it reserves when packed (plan/memory.py's budget)
     memory_bytes: float = 0.0
+    # bytes allocated at its peak (plan/memory.py's peak: what train/peak_memory_gb measures)
+    peak_bytes: float = 0.0
 
     def row(self) -> dict[str, Any]:
         """The figures as `mixft plan --format json` keys."""
@@ -140,6 +142,7 @@ class RunCost:
             "gpu_hours": float(f"{self.gpu_hours:.4g}"),  # 4 significant digits
             "disk_gb": float(f"{self.disk_bytes / 1e9:.4g}"),
             "memory_gb": float(f"{self.memory_bytes / 1e9:.4g}"),
+            "peak_memory_gb": float(f"{self.peak_bytes / 1e9:.4g}"),
         }
 
 
@@ -153,20 +156,22 @@ def run_cost(cfg: Config, run_id: str, stats: StoreStats, hw: Hardware) -> RunCo
     train, evals = train_flops(n, tokens, cfg.training.method), eval_flops(n, generated_tokens(cfg, stats))
     source = "cache" if measured else "estimate"
     hours = hw.gpu_hours(train + evals)
-    memory = estimate_memory(cfg).budget
-    return RunCost(round(tokens), source, epochs, train, evals, hours, None, kept_bytes(cfg), memory)
+    memory = estimate_memory(cfg)
+    return RunCost(
+        round(tokens), source, epochs, train, evals, hours, None, kept_bytes(cfg), memory.budget, memory.peak
+    )
 
 
 def kept_bytes(cfg: Config) -> float:
     """Disk the weights a training keeps take: the final model at its training precision (2 bytes a
-    parameter, 4 in fp32), or a LoRA adapter of about LORA_SHARE_PER_RANK x rank of the parameters in
-    fp32 (all linear layers of a Llama- or Qwen-shaped model); nothing for keep=none or the base model."""
+    parameter, 4 in fp32), or a LoRA adapter in fp32 (plan/memory.py's `adapter_parameters`, from the
+    model's shape and target modules); nothing for keep=none or the base model."""
     keep = kept_weights(cfg)
     n = cfg.model.num_parameters
     if role_of(cfg) == "base" or keep == "none":
         return 0.0
     if keep == "adapter":
-        return n * LORA_SHARE_PER_RANK * cfg.training.lora.r * 4
+        return adapter_parameters(cfg) * 4
     return n * (4 if cfg.training.precision == "fp32" else 2)
 
 
