@@ -1,21 +1,38 @@
 """Executor settings: one dataclass per executor, typed by `executor.name` at composition.
 
 run: mixft config show executor=ray    |    mixft sweep smoke executor.max_parallel=2
+     mixft plan smoke executor=ray executor.cpus_per_run=0    (-> one line, exit 2: checked by RayConfig)
 
 `executor.name` says which executor runs a sweep's runs (`--executor NAME` on `mixft sweep` is the
 same as the override `executor=NAME`); the conf/executor/<option>.yaml options are presets of these
 settings. Each executor's implementation (runner/execute/executors/) reads its own dataclass; the
-executor is left out of run ids, so moving a sweep to another executor retrains nothing.
+executor is left out of run ids, so moving a sweep to another executor retrains nothing. Each dataclass
+checks the ranges of its own settings (`check`), when the config is composed: `mixft plan` refuses a
+bad setting in one line, as `mixft sweep` does, before any executor starts.
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field, fields
 from typing import Any
 
 from omegaconf import MISSING
 
-from mixft.runner.errors import unknown
+from mixft.runner.errors import ConfigError, unknown
+
+
+def at_least(key: str, value: float | None, low: float, strict: bool = False) -> None:
+    """executor.`key` must be finite and at least `low` (above it when `strict`); None passes.
+
+    Raises:
+        ConfigError: one line naming the setting and its value.
+    """
+    # nan passes `value <= 0` and inf passes everything; both crash later (floor, int(), a scheduler)
+    finite = isinstance(value, int) or (value is not None and math.isfinite(value))
+    if value is not None and not (finite and (value > low if strict else value >= low)):
+        bound = "positive (and finite)" if strict and low == 0 else f"{low:g} or more"
+        raise ConfigError(f"executor.{key} must be {bound}, got {value}")
 
 
 @dataclass
@@ -30,6 +47,16 @@ class ExecutorConfig:
     timeout_min: float | None = None
     # extra attempts for a failed run
     retries: int = 0
+
+    def check(self) -> None:
+        """Ranges of the settings (their types are checked when the config is composed).
+
+        Raises:
+            ConfigError: one line naming the first setting out of range.
+        """
+        at_least("retries", self.retries, 0)
+        at_least("gpus_per_run", self.gpus_per_run, 0)
+        at_least("timeout_min", self.timeout_min, 0, strict=True)
 
 
 @dataclass
@@ -49,6 +76,11 @@ class LocalConfig(ExecutorConfig):
     # counterpart of gpus_per_run; the cores are split between them
     procs_per_run: int = 1
 
+    def check(self) -> None:
+        super().check()
+        for key in ("max_parallel", "runs_per_gpu", "gpu_memory_gb", "procs_per_run"):
+            at_least(key, getattr(self, key), 0, strict=True)
+
 
 @dataclass
 class SlurmConfig(ExecutorConfig):
@@ -66,6 +98,11 @@ class SlurmConfig(ExecutorConfig):
     array_parallelism: int = 64
     # shell lines run before each task (module load ..., source venv/bin/activate)
     setup: list[str] = field(default_factory=list)
+
+    def check(self) -> None:
+        super().check()
+        for key in ("cpus_per_task", "mem_gb", "array_parallelism"):
+            at_least(key, getattr(self, key), 0, strict=True)
 
 
 @dataclass
@@ -87,6 +124,18 @@ class RayConfig(ExecutorConfig):
     node_retries: int = 3
     # Ray's runtime environment of the run tasks (env_vars, working_dir, pip, ...)
     runtime_env: dict[str, Any] = field(default_factory=dict)
+
+    def check(self) -> None:
+        super().check()
+        at_least("cpus_per_run", self.cpus_per_run, 0, strict=True)
+        at_least("runs_per_gpu", self.runs_per_gpu, 1)
+        at_least("gpu_memory_gb", self.gpu_memory_gb, 0, strict=True)
+        at_least("node_retries", self.node_retries, 0)
+        if self.runs_per_gpu > 1 and self.gpus_per_run != 1:
+            raise ConfigError(
+                f"executor.runs_per_gpu={self.runs_per_gpu} shares one GPU between runs: "
+                f"it needs executor.gpus_per_run=1, got {self.gpus_per_run}"
+            )
 
 
 # name -> its settings; runner/execute/executors/ holds the implementation of each

@@ -15,6 +15,7 @@ from mixft.runner.config.executors import ExecutorConfig
 from mixft.runner.config.model_refs import chat_template_known
 from mixft.runner.config.schema import Config, MixtureConfig, ModelConfig, SuiteConfig, TaskConfig
 from mixft.runner.config.secrets import refuse_secrets
+from mixft.runner.config.trackers import MlflowConfig, TrackerConfig, WandbConfig, tracker_config
 from mixft.runner.config.types import check_types
 from mixft.runner.errors import ConfigError, unknown
 from mixft.runner.scoring.scorers import NO_METRIC, SCORERS, TASK_KINDS
@@ -23,7 +24,7 @@ METHODS = ("full", "lora", "qlora")
 KEEPS = ("final", "adapter", "none")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 DTYPES = ("auto", "bfloat16", "float16", "float32")
-TRACKERS = ("none", "wandb")
+MLFLOW_SCHEMES = ("http", "https", "file", "sqlite", "postgresql", "mysql", "databricks")
 TRACKER_MODES = ("auto", "online", "offline", "disabled")
 BUDGET_UNITS = ("examples", "tokens")
 DEEPSPEED_CONFIGS = ("zero2_offload", "zero2")
@@ -171,28 +172,10 @@ def check_ranges(cfg: Config) -> None:
         _positive(where, value)
 
 
-# executor settings that must be positive when an executor has them
-POSITIVE_SETTINGS = (
-    "max_parallel",
-    "timeout_min",
-    "cpus_per_task",
-    "mem_gb",
-    "array_parallelism",
-    "runs_per_gpu",
-    "gpu_memory_gb",
-    "procs_per_run",
-)
-
-
 def validate_executor(ex: ExecutorConfig) -> None:
-    """Settings of the chosen executor: types (its own dataclass) and ranges."""
+    """Settings of the chosen executor: types and ranges, each checked by its own dataclass."""
     check_types(ex, type(ex), "executor")
-    _between("executor.retries", ex.retries, 0, math.inf)
-    if ex.gpus_per_run < 0:
-        raise ConfigError(f"executor.gpus_per_run must be 0 or more, got {ex.gpus_per_run}")
-    for name in POSITIVE_SETTINGS:
-        if hasattr(ex, name):
-            _positive(f"executor.{name}", getattr(ex, name))
+    ex.check()
 
 
 def validate_config(cfg: Config) -> None:
@@ -235,11 +218,23 @@ def validate_config(cfg: Config) -> None:
     if t.deepspeed is not None:
         _choice("training.deepspeed", t.deepspeed, DEEPSPEED_CONFIGS)
     check_ranges(cfg)
-    _choice("tracker.name", cfg.tracker.name, TRACKERS)
-    _choice("tracker.mode", cfg.tracker.mode, TRACKER_MODES)
+    _check_tracker(cfg.tracker)
     validate_executor(cfg.executor)
     _seed("seed", cfg.seed)
     refuse_secrets(dataclasses.asdict(cfg))
+
+
+def _check_tracker(tracker: TrackerConfig) -> None:
+    tracker_config(tracker.name)  # a registered tracker, else one line with the nearest name
+    if isinstance(tracker, WandbConfig):
+        _choice("tracker.mode", tracker.mode, TRACKER_MODES)
+    if isinstance(tracker, MlflowConfig) and tracker.tracking_uri is not None:
+        scheme = tracker.tracking_uri.partition(":")[0]
+        if not tracker.tracking_uri.strip() or scheme not in MLFLOW_SCHEMES:
+            raise ConfigError(
+                f"tracker.tracking_uri: '{tracker.tracking_uri}' is not an MLflow tracking URI; use "
+                "http://host:port, file:/path or sqlite:///path (null: a local store under $MIXFT_HOME)"
+            )
 
 
 def validate_suite(suite: SuiteConfig) -> None:

@@ -12,7 +12,7 @@ from mixft.runner.config.executors import RayConfig
 from mixft.runner.config.load import load_config
 from mixft.runner.errors import ConfigError
 from mixft.runner.execute.executors import executor_for
-from mixft.runner.execute.executors.ray import RayExecutor, check_settings, cluster_address, task_gpus
+from mixft.runner.execute.executors.ray import RayExecutor, cluster_address, task_gpus
 from mixft.runner.execute.executors.ray_driver import answers, head_address, head_lost_line
 from mixft.runner.execute.executors.ray_task import TaskSpec, command, passed_env, run_env, with_parent
 from mixft.runner.execute.launch import ENTRY
@@ -43,13 +43,15 @@ def test_without_ray_installed_asking_for_it_is_one_line(monkeypatch):
         ("executor.node_retries=-1", "executor.node_retries must be 0 or more"),
     ],
 )
-def test_bad_settings_are_one_line(override, message):
+def test_bad_settings_are_one_line_when_planned(override, message):
+    # checked by RayConfig with the config: `mixft plan` refuses them, before any executor starts
+    assert_usage_error(invoke("plan", "smoke", "executor=ray", override), message)
     assert_usage_error(invoke("sweep", "smoke", "--executor", "ray", override, "--dry-run"), message)
 
 
 def test_runs_share_a_gpu_only_one_gpu_each():
     with pytest.raises(ConfigError, match="runs_per_gpu=2 shares one GPU.*gpus_per_run=1, got 2"):
-        check_settings(RayConfig(gpus_per_run=2, runs_per_gpu=2))
+        RayConfig(gpus_per_run=2, runs_per_gpu=2).check()
 
 
 def test_the_address_is_the_setting_then_ray_address_then_this_host(monkeypatch):

@@ -14,20 +14,20 @@ import signal
 import time
 from collections import deque
 from collections.abc import Callable
-from typing import Any
 
 from mixft.runner.config.executors import LocalConfig
 from mixft.runner.errors import ConfigError
 from mixft.runner.execute.entry import EXIT_CLAIMED
 from mixft.runner.execute.executors.base import Executor, Report
-from mixft.runner.execute.executors.packing import Need, Packer, is_out_of_memory, run_needs
+from mixft.runner.execute.executors.interrupt import CtrlC
+from mixft.runner.execute.executors.packing import Need, Packer, host_memory, run_needs
 from mixft.runner.execute.executors.processes import Job, LocalLauncher
-from mixft.runner.execute.executors.slots import Slot, device_slots
-from mixft.runner.execute.states import eligible, held_by, last_error, record_state
+from mixft.runner.execute.executors.slots import Slot, device_slots, leftover_gpus, select_gpus
+from mixft.runner.execute.states import eligible, exit_cause, held_by, record_state, run_cause
 from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
-from mixft.runner.store import rundir
-from mixft.runner.store.status import read_status
+from mixft.runner.store import faults, rundir
+from mixft.runner.store.status import not_counted, read_status
 
 POLL_S = 0.2
 OOM_HINT = "lower training.per_device_train_batch_size, or set training.gradient_checkpointing=true"
@@ -45,7 +45,7 @@ class Runner:
         needs: dict[str, Need] | None = None,
     ) -> None:
         self.plan, self.settings, self.report = plan, settings, report
-        self.packer = Packer(slots, settings.runs_per_gpu)
+        self.packer = Packer(slots, settings.runs_per_gpu, settings.max_parallel, host_memory())
         self.needs = needs or {}
         # run id -> the slot it ran out of memory on, for a run started again after it
         self.out_of_memory: dict[str, str] = {}
@@ -95,28 +95,39 @@ class Runner:
         if again:
             pending.appendleft(rid)
             return
-        unrecorded = None
-        if state == "running":  # died without recording it: OOM kill, segfault, a signal while stopping
-            state = "interrupted" if self.stopping else "failed"
-            unrecorded = record_state(rid, state, f"the run process exited with code {code}")
-        elif state == "pending" and code != 0:  # ended before it started: a signal, a full disk
-            state = "interrupted" if self.stopping else "failed"
-            unrecorded = f"the run process exited with code {code} before it started (see its run.log)"
-        error = (unrecorded or last_error(rid)) if state == "failed" else ""
-        if job.slot.gpus and alone and is_out_of_memory(error):
+        state, cause, unrecorded = self._ended(rid, code, state)
+        error = unrecorded or (cause.line if state in ("failed", "interrupted") else "")
+        if job.slot.gpus and alone and cause.kind == faults.GPU_MEMORY:
             error += f" (alone on {job.slot.name}: {OOM_HINT})"
         self.report(state, f"{rid} ({time.time() - job.started:.0f} s)" + (f": {error}" if error else ""))
         retry = state == "failed" and not unrecorded and not self.stopping
         if retry and eligible(rid, self.settings.retries):
             pending.append(rid)
 
+    def _ended(self, rid: str, code: int, state: str) -> tuple[str, faults.Cause, str | None]:
+        """The state a run's process left, its cause, and why it was not recorded (or None).
+
+        A process that recorded no end (the kernel's OOM kill, a disk too full for its status, a
+        crash) is classified from its run.log and exit code (store/faults.py): a fault of the machine
+        is interrupted, any other end failed.
+        """
+        if state not in ("running", "pending") or code == 0:
+            return state, run_cause(rid), None
+        cause = exit_cause(rid, code)
+        ended = "interrupted" if self.stopping or cause.resumable else "failed"
+        if state == "pending":  # ended before it started (a signal, a full disk): it stays pending
+            return ended, cause, f"{cause.line}, before it started"
+        return ended, cause, record_state(rid, ended, cause.line, cause.line)
+
     def _retry_out_of_memory(self, rid: str, slot: Slot) -> bool:
-        """A packed run that ran out of GPU memory: lower its shape's packing, start it again."""
+        """A packed run that ran out of GPU memory: lower its shape's packing, start it again (the
+        attempt does not count against --retries)."""
         need = self.needs.get(rid)
-        if self.stopping or need is None or not is_out_of_memory(last_error(rid)):
+        if self.stopping or need is None or run_cause(rid).kind != faults.GPU_MEMORY:
             return False
         if not self.packer.out_of_memory(rid, need.shape):
             return False
+        not_counted(run_dir(rid), f"out of memory beside other runs on {slot.name}")
         self.out_of_memory[rid] = slot.name
         self.report("oom", f"{rid} ran out of memory beside other runs on {slot.name}: starting it again")
         return True
@@ -173,7 +184,7 @@ class LocalExecutor(Executor):
     def packer(self) -> Packer:
         """The placement of runs on this host's slots, checked: packing needs each GPU's memory."""
         slots, per_gpu = self.slots(), self.settings.runs_per_gpu
-        packer = Packer(slots, per_gpu)
+        packer = Packer(slots, per_gpu, self.settings.max_parallel, host_memory())
         unknown = [slot.name for slot in slots if packer.packing and slot.memory is None]
         if unknown:
             raise ConfigError(
@@ -192,6 +203,10 @@ class LocalExecutor(Executor):
             text += f", up to {packer.per_device} runs a GPU by memory"
         elif self.settings.runs_per_gpu > 1:
             text += " (--runs-per-gpu applies to GPUs only)"
+        s = self.settings
+        unused = leftover_gpus(select_gpus(s.gpus), s.gpus_per_run) if slots and slots[0].gpus else []
+        if unused:
+            text += f"; GPU {','.join(map(str, unused))} unused (not a whole group of --gpus-per-run {s.gpus_per_run})"
         return text
 
     def layout(self, queue: list[PlannedRun]) -> list[str]:
@@ -214,16 +229,6 @@ class LocalExecutor(Executor):
         packer = self.packer()
         needs = run_needs(queue) if packer.packing else {}
         runner = Runner(plan, [d.slot for d in packer.devices], self.settings, report, needs)
-        presses = {"n": 0}
-
-        def on_sigint(signum: int, frame: Any) -> None:
-            presses["n"] += 1
-            report("stopping", "Ctrl-C again to kill" if presses["n"] == 1 else "killing running runs")
-            runner.stop(kill=presses["n"] > 1)
-
-        previous = signal.signal(signal.SIGINT, on_sigint)
-        try:
+        with CtrlC(report, lambda kill: runner.stop(kill=kill)) as ctrl_c:
             runner.run([run.id for run in queue], tick)
-        finally:
-            signal.signal(signal.SIGINT, previous)
-        return presses["n"] > 0
+        return ctrl_c.pressed

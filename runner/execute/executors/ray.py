@@ -18,7 +18,6 @@ from __future__ import annotations
 
 import logging
 import os
-import signal
 import socket
 from collections.abc import Callable
 from typing import Any
@@ -26,11 +25,12 @@ from typing import Any
 from mixft.runner.config.executors import RayConfig
 from mixft.runner.errors import ConfigError
 from mixft.runner.execute.executors.base import Executor, Report
+from mixft.runner.execute.executors.interrupt import CtrlC
 from mixft.runner.execute.executors.packing import gpu_fraction, run_needs
 from mixft.runner.execute.executors.ray_driver import Driver, head_address, head_lost_line
 from mixft.runner.paths import run_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
-from mixft.runner.plan.hardware import GPU_MEMORY_GB, gpu_named
+from mixft.runner.plan.hardware import gpu_memory_gb
 from mixft.runner.store import rundir
 
 LIVE = ("PENDING", "RUNNING")  # ray.json states of a task in flight
@@ -46,21 +46,6 @@ def import_ray() -> Any:
     except ImportError:
         raise ConfigError(INSTALL) from None
     return ray
-
-
-def check_settings(cfg: RayConfig) -> None:
-    """Ranges of the Ray settings (their types are checked when the config is composed)."""
-    if cfg.cpus_per_run <= 0:
-        raise ConfigError(f"executor.cpus_per_run must be positive, got {cfg.cpus_per_run}")
-    if cfg.runs_per_gpu < 1:
-        raise ConfigError(f"executor.runs_per_gpu must be 1 or more, got {cfg.runs_per_gpu}")
-    if cfg.runs_per_gpu > 1 and cfg.gpus_per_run != 1:
-        raise ConfigError(
-            f"executor.runs_per_gpu={cfg.runs_per_gpu} shares one GPU between runs: "
-            f"it needs executor.gpus_per_run=1, got {cfg.gpus_per_run}"
-        )
-    if cfg.node_retries < 0:
-        raise ConfigError(f"executor.node_retries must be 0 or more, got {cfg.node_retries}")
 
 
 def cluster_address(cfg: RayConfig) -> str:
@@ -90,10 +75,10 @@ def cluster_gpu_memory(cfg: RayConfig, resources: dict[str, float]) -> float | N
     accelerator types Ray reports (`accelerator_type:H100`) that plan/hardware.py knows; else None."""
     if cfg.gpu_memory_gb is not None:
         return cfg.gpu_memory_gb * 1e9
-    sizes = [
-        GPU_MEMORY_GB[name] * 1e9
+    sizes = [  # "A100-40G" is 40 GB; a bare "A100" (Ray's label for both boards) the smaller one
+        size * 1e9
         for key in resources
-        if key.startswith("accelerator_type:") and (name := gpu_named(key.partition(":")[2])) in GPU_MEMORY_GB
+        if key.startswith("accelerator_type:") and (size := gpu_memory_gb(key.partition(":")[2])) is not None
     ]
     return min(sizes) if sizes else None
 
@@ -138,8 +123,7 @@ class RayExecutor(Executor):
     settings: RayConfig
 
     def __init__(self, settings: RayConfig) -> None:
-        super().__init__(settings)
-        check_settings(settings)
+        super().__init__(settings)  # its ranges were checked with the config (RayConfig.check)
         import_ray()
 
     def where(self) -> str:
@@ -150,9 +134,9 @@ class RayExecutor(Executor):
     def run(self, plan: Plan, queue: list[PlannedRun], report: Report, tick: Callable[[], None]) -> bool:
         ray = import_ray()
         connect(ray, self.settings)
-        presses = {"n": 0}
         address = cluster_address(self.settings)
         head, driver = head_address(ray, address), None
+        ctrl_c = CtrlC(report, lambda kill: driver.stop(force=kill) if driver else None)
         try:
             resources = ray.cluster_resources()
             gpus, note = task_gpus(self.settings, resources.get("GPU", 0), address == "local")
@@ -160,24 +144,15 @@ class RayExecutor(Executor):
                 report("ray", note)
             shares = gpu_shares(self.settings, queue, gpus, resources)
             driver = Driver(ray, plan, self.settings, gpus, report, head, shares)
-
-            def on_sigint(signum: int, frame: Any) -> None:
-                presses["n"] += 1
-                report("stopping", "Ctrl-C again to kill" if presses["n"] == 1 else "killing running runs")
-                driver.stop(force=presses["n"] > 1)
-
-            previous = signal.signal(signal.SIGINT, on_sigint)
-            try:
+            with ctrl_c:
                 driver.run([run.id for run in queue], tick)
-            finally:
-                signal.signal(signal.SIGINT, previous)
         except (ray.exceptions.RaySystemError, ConnectionError):  # a Ray call saw the head go first
             report("lost", head_lost_line(head, len(set(driver.refs.values())) if driver else len(queue)))
         except BaseException:
             ray.shutdown()
             raise
         ray.shutdown()
-        return presses["n"] > 0
+        return ctrl_c.pressed
 
     @classmethod
     def live_states(cls, rows: list[dict[str, Any]]) -> None:
