@@ -6,12 +6,14 @@ A run is one evaluation of one training (RUN_ID is `<training>-<evaluation>`). T
 config from the run's overrides, checks that it still has the planned id, claims the run (and its
 training, when that must be trained), then: data -> train (resuming from the last checkpoint; skipped
 when the training is done and its weights kept) -> evaluate -> metrics.json -> tracker -> done.
-A failure marks the run failed with its error tail; SIGTERM or Ctrl-C marks it interrupted.
+A failure marks the run failed with its error tail; SIGTERM, Ctrl-C or a fault of the machine (a
+full disk, host memory: store/faults.py) marks it interrupted, and the process exits EXIT_FAULT.
 """
 
 from __future__ import annotations
 
 import argparse
+import contextlib
 import dataclasses
 import logging
 import os
@@ -28,6 +30,7 @@ from mixft.runner.config.schema import Config
 from mixft.runner.errors import ConfigError
 from mixft.runner.evaluate.engines import engine_record, resolve_engine
 from mixft.runner.execute.launch import die_with_launcher
+from mixft.runner.execute.states import cause_of
 from mixft.runner.execute.work import Interrupted, needs_training, recorded, train_only, work
 from mixft.runner.paths import run_dir, training_dir
 from mixft.runner.plan.ids import identify, ids_of
@@ -37,6 +40,7 @@ from mixft.runner.store.status import read_status, set_state
 
 log = logging.getLogger(__name__)
 EXIT_CLAIMED = 3
+EXIT_FAULT = 75  # sysexits' EX_TEMPFAIL: a fault of the machine, to resume (even if nothing recorded it)
 
 
 @dataclass
@@ -145,7 +149,7 @@ def _execute_claimed(
 
 def main(argv: list[str] | None = None) -> int:
     """`python -m mixft.runner.execute.entry RUN_ID`: exit 0 done, 1 failed, 2 bad input, 3 claimed,
-    130 interrupted."""
+    75 a fault of the machine (resume it), 130 interrupted."""
     parser = argparse.ArgumentParser(description="Run one planned mixft run by id.")
     parser.add_argument("run_id")
     parser.add_argument("--sweep", default=None)
@@ -168,8 +172,10 @@ def main(argv: list[str] | None = None) -> int:
     except (KeyboardInterrupt, Interrupted):
         return 130
     except Exception:
-        traceback.print_exc()
-        return 1
+        text = traceback.format_exc()
+        with contextlib.suppress(OSError):  # its run.log may be on the full disk
+            print(text, file=sys.stderr, flush=True)
+        return EXIT_FAULT if cause_of(text, run_dir(args.run_id)).resumable else 1
     return 0
 
 

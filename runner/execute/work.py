@@ -16,9 +16,10 @@ from typing import Any
 
 from mixft.runner.config.run import eval_tasks, kept_weights, role_of
 from mixft.runner.config.schema import Config
+from mixft.runner.execute.states import cause_of
 from mixft.runner.plan.hardware import mfu
 from mixft.runner.store import rundir
-from mixft.runner.store.status import read_status, set_state
+from mixft.runner.store.status import read_status, record_end, set_state
 
 
 class Interrupted(BaseException):
@@ -28,14 +29,18 @@ class Interrupted(BaseException):
 @contextlib.contextmanager
 def recorded(folder: Path) -> Iterator[None]:
     """Record how a stage (a training, a run) ends unless it ends well: interrupted on SIGTERM or
-    Ctrl-C, failed with its traceback on any error."""
+    Ctrl-C or a fault of the machine (a full disk, host memory: store/faults.py), failed with its
+    traceback on any other error. Recording never raises over the error (a full disk may refuse it:
+    the executor then reads the cause from the run.log and the exit code)."""
     try:
         yield
     except (KeyboardInterrupt, Interrupted) as exc:
-        set_state(folder, "interrupted", f"{type(exc).__name__}: {exc}")
+        record_end(folder, "interrupted", f"{type(exc).__name__}: {exc}")
         raise
     except BaseException:
-        set_state(folder, "failed", traceback.format_exc())
+        text = traceback.format_exc()
+        cause = cause_of(text, folder)
+        record_end(folder, "interrupted" if cause.resumable else "failed", text, cause.line)
         raise
 
 

@@ -22,7 +22,6 @@ from mixft.runner.config.load import load_config
 from mixft.runner.config.run import resolve, role_of
 from mixft.runner.config.secrets import secret_paths
 from mixft.runner.errors import ConfigError
-from mixft.runner.execute import states as execute_states
 from mixft.runner.execute.executors.local import Runner
 from mixft.runner.execute.executors.processes import PRELOAD, Job
 from mixft.runner.execute.executors.slots import Slot
@@ -150,7 +149,7 @@ def test_a_state_the_sweep_cannot_write_is_reported_not_raised(monkeypatch):
     events: list[tuple[str, str]] = []
     runner = Runner(Plan("units", [planned()]), [], LocalConfig(retries=3), lambda *e: events.append(e))
     runner.active[rid] = Job(rid, Slot("cpu0"))
-    monkeypatch.setattr(execute_states, "set_state", FullDisk())
+    monkeypatch.setattr(states, "set_state", FullDisk())  # what record_end writes with
     pending: deque[str] = deque()
     runner._finish(rid, 1, pending)
     [(event, text)] = events

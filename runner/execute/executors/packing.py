@@ -16,7 +16,6 @@ not fit. With one run per GPU (the default), slots are as plain as without packi
 from __future__ import annotations
 
 import math
-import re
 from collections.abc import Hashable
 from dataclasses import dataclass, field
 
@@ -24,9 +23,9 @@ from mixft.runner.execute.executors.slots import Slot
 from mixft.runner.plan.grid import PlannedRun
 from mixft.runner.plan.memory import USABLE, estimate_memory, memory_key
 from mixft.runner.plan.work import work_of
+from mixft.runner.store import faults
 
 OOM_GROWTH = 1.25  # a shape's budget grows by this after an out-of-memory
-OOM_PATTERN = re.compile(r"CUDA out of memory|OutOfMemoryError|CUBLAS_STATUS_ALLOC_FAILED")
 
 
 @dataclass
@@ -49,8 +48,8 @@ class Device:
 
 
 def is_out_of_memory(error: str) -> bool:
-    """Whether a run's recorded error is CUDA running out of memory."""
-    return bool(OOM_PATTERN.search(error))
+    """Whether a run's recorded error is the GPU running out of memory (store/faults.py decides)."""
+    return faults.is_out_of_memory(error)
 
 
 class Packer:
