@@ -14,6 +14,7 @@ training MFU are the rougher figure.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 
 from mixft.runner.errors import ConfigError, unknown
@@ -60,6 +61,16 @@ GPU_MEMORY_GB: dict[str, float] = {
     "MI300X": 192.0,
     "MI250X": 128.0,
 }
+# GPUs sold with more than one memory size (datasheets), smallest first. A name that says its size
+# ("A100-40G", "NVIDIA A100-SXM4-40GB", "Tesla V100-SXM2-16GB") is that size; a bare name (Ray's
+# `accelerator_type:A100` is one for both A100s) is the smallest, so a share sized by it is never short.
+GPU_MEMORY_VARIANTS_GB: dict[str, tuple[float, ...]] = {
+    "A100": (40.0, 80.0),
+    "V100": (16.0, 32.0),
+    "H100": (80.0, 94.0),
+}
+# a memory size in a GPU's name: digits not glued to a model letter ("A10G" is a model), then G or GB
+SIZE_IN_NAME = re.compile(r"(?<![A-Z0-9])(\d{2,3})\s?GB?(?![A-Z0-9])")
 FLOPS_FULL, FLOPS_LORA, FLOPS_INFER = 6, 4, 2  # per parameter per token; see the module docstring
 
 
@@ -96,9 +107,12 @@ def hardware(gpu: str = "H100", mfu: float = 0.4, peak_tflops: float | None = No
             raise ConfigError(f"--peak-tflops must be positive, got {peak_tflops:g}")
         return Hardware(gpu, peak_tflops, mfu)
     name = gpu.strip().upper()
-    if name not in GPU_PEAK_TFLOPS:
+    known = name if name in GPU_PEAK_TFLOPS else gpu_named(name) if SIZE_IN_NAME.search(name) else None
+    if known is None:
         raise ConfigError(f"{unknown('GPU', name, GPU_PEAK_TFLOPS)}; or give its peak with --peak-tflops")
-    return Hardware(name, GPU_PEAK_TFLOPS[name], mfu, GPU_MEMORY_GB.get(name))
+    # a bare name means the datasheet's board (A100: 80 GB); "A100-40G" is the 40 GB one
+    memory = GPU_MEMORY_GB.get(known) if known == name else gpu_memory_gb(name)
+    return Hardware(name, GPU_PEAK_TFLOPS[known], mfu, memory)
 
 
 def train_flops(num_parameters: int, tokens: float, method: str) -> float:
@@ -118,6 +132,19 @@ def gpu_named(device: str) -> str | None:
     words = name.replace("-SXM", " ").split()
     known = [key for key in GPU_PEAK_TFLOPS if key in words or name.startswith(key + "-")]
     return max(known, key=len, default=None)
+
+
+def gpu_memory_gb(device: str) -> float | None:
+    """Memory of one GPU in GB, from its name: the size the name says ("A100-40G", "NVIDIA A100-SXM4-40GB"
+    -> 40, "V100-16GB" -> 16), else the smallest board of that model; None for a GPU the table does
+    not know."""
+    name = gpu_named(device)
+    if name is None:
+        return None
+    size = SIZE_IN_NAME.search(device.upper())
+    if size:
+        return float(size.group(1))
+    return min(GPU_MEMORY_VARIANTS_GB.get(name, (GPU_MEMORY_GB[name],)))
 
 
 def mfu(parameters: int, tokens_per_s: float, method: str, device: str) -> float | None:

