@@ -45,9 +45,10 @@ ACT_HIDDEN, ACT_INTERMEDIATE = 8, 4  # tensors of hidden and intermediate width 
 # context-length benchmark (HF + FA2 baseline, Llama-3.1-8B) implies 16-17 once activations are
 # taken out (tests/data/memory_measurements.yaml, rows unsloth-*).
 LOGIT_BYTES = 16
-# TRL's fused head (kernels/chunked_logprob.py): a [4096, 32768] tile in bf16, the hidden states it
-# scores kept for the backward (2 B x hidden) and their fp32 gradient (4 B x hidden) per token
-FUSED_TILE = 4096 * 32768 * 2
+# TRL's fused head (kernels/chunked_logprob.py): a tile of at most 4096 tokens x 32768 vocabulary
+# entries in bf16, the hidden states it scores kept for the backward (2 B x hidden) and their fp32
+# gradient (4 B x hidden) per token
+FUSED_TOKENS, FUSED_VOCAB = 4096, 32768
 KV_BYTES = 2  # bf16 keys or values, per token, layer and unit of key/value width
 # optimizer states per trainable parameter, in units of the parameter's width (8-bit: bytes / 2)
 OPTIMIZER_STATES = {"sgd": 0.0, "adafactor": 0.0, "lion": 1.0}
@@ -241,7 +242,8 @@ def _logits(cfg: Config, shape: Shape, tokens: int, stack: Stack) -> float:
     if not stack.fused_logits:
         return tokens * shape.vocab * LOGIT_BYTES
     head_grad = 4 * shape.vocab * shape.hidden if cfg.training.method == "full" else 0
-    return FUSED_TILE + tokens * 6 * shape.hidden + head_grad
+    tile = min(tokens, FUSED_TOKENS) * min(shape.vocab, FUSED_VOCAB) * 2
+    return tile + tokens * 6 * shape.hidden + head_grad
 
 
 def estimate_memory(
