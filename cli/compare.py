@@ -38,11 +38,12 @@ class Correction(StrEnum):
 class Source(StrEnum):
     store = "store"
     wandb = "wandb"
+    mlflow = "mlflow"
 
 
 def compare(
     sweep: Annotated[
-        str, typer.Argument(help="A sweep that has run (in this store, or in W&B with --source wandb).")
+        str, typer.Argument(help="A sweep that has run (in this store, or in a tracker with --source).")
     ],
     overrides: Annotated[
         list[str] | None,
@@ -69,14 +70,22 @@ def compare(
             help="Write a heatmap of deltas (mixtures x tasks) to this PNG; forgetting: delta vs base per regulariser."
         ),
     ] = None,
-    wandb: Annotated[
+    publish_: Annotated[
         bool,
         typer.Option(
-            "--wandb", help="Log the table and heatmap to a comparison run in the sweep's W&B group."
+            "--publish",
+            help="Log the table and heatmap to a comparison run beside the sweep's runs in its tracker.",
         ),
     ] = False,
+    wandb: Annotated[
+        bool,
+        typer.Option("--wandb", help="Like --publish, to W&B whatever tracker the sweep ran with."),
+    ] = False,
     source: Annotated[
-        Source, typer.Option(help="store: this machine's run dirs; wandb: the W&B API (online).")
+        Source,
+        typer.Option(
+            help="store: this machine's run dirs; wandb: the W&B API (online); mlflow: the sweep's MLflow tracking URI."
+        ),
     ] = Source.store,
     project: Annotated[
         str | None, typer.Option(help="W&B project for --source wandb (default: the sweep's).")
@@ -110,9 +119,10 @@ def compare(
         Format.json: render.as_json,
         Format.latex: render.latex,
     }[fmt](result)
-    image = plot_result(result, plot or heatmap_path(sweep, view.value)) if plot or wandb else None
+    publishing = publish_ or wandb
+    image = plot_result(result, plot or heatmap_path(sweep, view.value)) if plot or publishing else None
     if plot:
         typer.echo(f"{'plot' if view == View.forgetting else 'heatmap'}: {plot}", err=fmt != Format.table)
-    if wandb:
-        where = publish_result(result, image)
-        typer.echo(f"W&B: {where}" if where else "W&B: not logged (see the warning above)", err=True)
+    if publishing:
+        where = publish_result(result, image, "wandb" if wandb else None)
+        typer.echo(f"published: {where}" if where else "not published (see the warning above)", err=True)

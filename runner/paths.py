@@ -77,11 +77,6 @@ def compare_dir(sweep: str) -> Path:
     return store_root() / "compare" / sweep
 
 
-def compare_root() -> Path:
-    """Folder of every sweep's comparison outputs."""
-    return store_root() / "compare"
-
-
 def slurm_dir(sweep: str) -> Path:
     """Folder of one sweep's submitit logs."""
     return store_root() / "slurm" / sweep

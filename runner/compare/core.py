@@ -38,7 +38,7 @@ class Result:
 def load_runs(
     sweep: str, source: str, project: str | None, entity: str | None, overrides: list[str] | None = None
 ) -> tuple[list[RunResult], list[str]]:
-    """The sweep's runs from the store or W&B, and a line per run that could not be read.
+    """The sweep's runs from the store or a tracker, and a line per run that could not be read.
 
     With `overrides`, the runs the sweep plans with them (store only): `eval.max_examples=32` reads
     the evaluations made with those settings, whichever the sweep ran last.
@@ -49,12 +49,9 @@ def load_runs(
         return sources.store_runs(sweep, overrides)
     if overrides:
         raise ConfigError(
-            "compare --source wandb reads the sweep's W&B group as it is; it takes no overrides"
+            f"compare --source {source} reads the sweep's tracked runs as they are; it takes no overrides"
         )
-    tracker = sources.tracker_settings(sweep)
-    return sources.wandb_runs(
-        sweep, project or tracker.get("project") or "mixft", entity or tracker.get("entity")
-    ), []
+    return sources.tracker_runs(sweep, source, project, entity), []
 
 
 def build(sweep: str, view: str, options: Options, runs: list[RunResult], unreadable: list[str]) -> Result:
@@ -79,7 +76,7 @@ def build(sweep: str, view: str, options: Options, runs: list[RunResult], unread
 
 
 def heatmap_path(sweep: str, view: str = "tasks") -> Path:
-    """Where --wandb writes the plot when --plot names no file."""
+    """Where --publish writes the plot when --plot names no file."""
     return compare_dir(sweep) / ("forgetting.png" if view == "forgetting" else "heatmap.png")
 
 
@@ -99,8 +96,9 @@ def plot_result(result: Result, path: Path) -> Path:
     )
 
 
-def publish_result(result: Result, image: Path | None) -> str | None:
-    """Log the view's rows, every comparison and the heatmap to a W&B run in the sweep's group."""
+def publish_result(result: Result, image: Path | None, tracker: str | None = None) -> str | None:
+    """Log the view's rows, every comparison and the heatmap to a side run beside the sweep's runs in
+    `tracker` (default: the one the sweep ran with)."""
     from mixft.runner.compare.publish import publish
 
     tables = {result.view: result.rows}
@@ -110,4 +108,6 @@ def publish_result(result: Result, image: Path | None) -> str | None:
         tables["summary"] = summary_rows(result.report, result.options)
     settings = {"view": result.view, **dataclasses.asdict(result.options)}
     folder = compare_dir(result.sweep)
-    return publish(result.sweep, sources.tracker_settings(result.sweep), tables, image, folder, settings)
+    return publish(
+        result.sweep, sources.sweep_tracker(result.sweep, tracker), tables, image, folder, settings
+    )

@@ -1,36 +1,24 @@
-"""`mixft compare --wandb`: log the comparison table and heatmap to a W&B run in the sweep's group.
+"""`mixft compare --publish`: log the comparison table and heatmap to a side run beside the sweep's runs.
 
-run: mixft compare smoke --wandb    (offline without credentials; upload later with `mixft sync --all`)
+run: mixft compare smoke --publish    (the sweep's tracker; `--wandb` publishes to W&B whatever it ran with)
 
-The comparison run lives in $MIXFT_HOME/compare/<sweep>/wandb, with job type "compare", so the W&B
-workspace shows it beside the sweep's runs. Like run tracking, a W&B failure is one warning and
-never costs the local output.
+W&B: a run of job type "compare" in the sweep's group, its files in $MIXFT_HOME/compare/<sweep>/wandb
+(offline without credentials; `mixft sync --all` uploads it). MLflow: a run tagged mixft.kind=compare
+in the sweep's experiment. Like run tracking, a failure is one warning and never costs the local output.
 """
 
 from __future__ import annotations
 
-import logging
 from pathlib import Path
 from typing import Any
 
-from mixft.runner.tracking.wandb_init import SETTINGS, init_run, resolve_mode
-
-log = logging.getLogger(__name__)
-
-
-def _table(rows: list[dict[str, Any]]) -> Any:
-    import wandb
-
-    columns = list(rows[0]) if rows else ["model", "task", "mixture", "delta"]
-    data = [
-        ["+".join(v) if isinstance(v, list) else v for v in (row.get(c) for c in columns)] for row in rows
-    ]
-    return wandb.Table(columns=columns, data=data)
+from mixft.runner.errors import ConfigError
+from mixft.runner.tracking.base import Tracker
 
 
 def publish(
     sweep: str,
-    tracker: dict[str, Any],
+    tracker: Tracker,
     tables: dict[str, list[dict[str, Any]]],
     image: Path | None,
     folder: Path,
@@ -39,42 +27,29 @@ def publish(
     """Log tables (name -> rows) and an image to a new comparison run.
 
     Args:
-        sweep: The sweep compared: the run's W&B group.
-        tracker: The sweep's tracker settings (project, entity, mode).
-        tables: Rows to log, one wandb.Table each (under compare/<name>).
+        sweep: The sweep compared: the run's group (W&B) or experiment (MLflow).
+        tracker: Where to publish (the sweep's tracker, with its settings).
+        tables: Rows to log, one table each (under compare/<name>).
         image: A heatmap PNG, or None.
-        folder: Where the run's W&B files go.
+        folder: Where the run's local files go.
         config: The compare settings (metric, confidence, view).
 
     Returns:
-        The run's URL online, its folder offline, None when W&B is disabled or failed (warned).
-    """
-    import wandb
+        Where the run is (URL, folder), None when the tracker is disabled or failed (warned).
 
-    folder.mkdir(parents=True, exist_ok=True)
-    try:
-        mode = resolve_mode(tracker.get("mode", "auto"), folder / "wandb", "--all")
-        if mode == "disabled":
-            return None
-        kwargs = {
-            "project": tracker.get("project", "mixft"),
-            "entity": tracker.get("entity"),
-            "group": sweep,
-            "job_type": "compare",
-            "name": f"compare · {sweep}",
-            "dir": str(folder),
-            "config": {"sweep": sweep, **config},
-            "settings": wandb.Settings(**SETTINGS),
-        }
-        run = init_run(mode, kwargs, folder / "wandb", "--all")
-        payload: dict[str, Any] = {f"compare/{name}": _table(rows) for name, rows in tables.items()}
-        if image is not None:
-            payload["compare/heatmap"] = wandb.Image(str(image))
-        run.log(payload)
-        where = run.url if mode == "online" else str(Path(run.dir).parent)
-        run.finish()
-        wandb.teardown()
-        return where
-    except Exception as exc:
-        log.warning("W&B: logging the comparison failed (%s); the local output is unaffected", exc)
+    Raises:
+        ConfigError: the tracker is `none`: there is nothing to publish to.
+    """
+    if tracker.name == "none":
+        raise ConfigError(
+            f"sweep '{sweep}' ran with tracker=none: nothing to publish to; pass --wandb, or run the "
+            "sweep with tracker=wandb or tracker=mlflow"
+        )
+    run = tracker.side_run("compare", sweep, folder, {"sweep": sweep, **config})
+    if run is None:
         return None
+    for name, rows in tables.items():
+        run.log_table(f"compare/{name}", rows)
+    if image is not None:
+        run.log_image("compare/heatmap", image)
+    return run.finish()

@@ -1,6 +1,6 @@
 """What `mixft compare` knows of a run: where it sits in the grid, its state, scores and predictions.
 
-run: mixft compare smoke    (reads the store's run directories; --source wandb reads W&B instead)
+run: mixft compare smoke    (reads the store's run directories; --source wandb|mlflow reads a tracker instead)
 
 Every source produces the same RunResult, so pairing and statistics never know where the numbers
 came from. Runs pair when they share a *context*: every config value except the mixture's tasks and
@@ -22,10 +22,10 @@ from pathlib import Path
 from typing import Any
 
 from mixft.runner.errors import ConfigError
+from mixft.runner.jsonutil import flatten
 from mixft.runner.paths import run_dir
 from mixft.runner.store import rundir
 from mixft.runner.store.status import last_error_line, read_status
-from mixft.runner.tracking.tracker import flatten
 
 # Flat config keys (or key prefixes) outside a run's pairing context.
 NOT_CONTEXT = (

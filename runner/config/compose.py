@@ -38,6 +38,7 @@ from mixft.runner.config.executors import executor_config
 from mixft.runner.config.model_refs import is_model_ref, model_fields
 from mixft.runner.config.schema import GROUPS, Config, ModelConfig
 from mixft.runner.config.search_path import Source, config_file, option_file, projects, sources
+from mixft.runner.config.trackers import tracker_config
 from mixft.runner.config.yamlio import bad_field, load_yaml
 from mixft.runner.errors import ConfigError
 
@@ -46,6 +47,8 @@ CONFIG_PATH = f"pkg://{CONFIG_MODULE}"  # how Hydra's search path names the pack
 # What composing a bad value raises: OmegaConf also lets out OverflowError and ValueError, with its
 # usual "full_key: ..." lines, for numbers a field cannot hold (max_repeat=1e400 written as digits)
 COMPOSE_ERRORS = (HydraException, OmegaConfBaseException, ValueError, OverflowError)
+# sections whose settings dataclass depends on their `name` (config/executors.py, config/trackers.py)
+TYPED_BY_NAME = {"executor": executor_config, "tracker": tracker_config}
 NULL_SECTION = "cannot set a key inside a section that is null in this config"
 
 
@@ -139,19 +142,21 @@ def _node_at(group: str, path: Path) -> DictConfig | None:
 
 
 def group_schema(group: str, data: dict[str, Any]) -> Any:
-    """The dataclass a group's option is typed against: the executor's by its name, else the group's."""
-    if group == "executor":
-        return executor_config(str(data.get("name")))
+    """The dataclass a group's option is typed against: the executor's or tracker's by its name, else
+    the group's."""
+    if group in TYPED_BY_NAME:
+        return TYPED_BY_NAME[group](str(data.get("name")))
     return typing.get_type_hints(Config)[group]
 
 
-def typed_executor(node: DictConfig) -> DictConfig:
-    """The executor section typed by its name (an untyped section comes from Hydra's own path)."""
+def typed_section(group: str, node: DictConfig) -> DictConfig:
+    """A section typed by its `name` (executor, tracker): the settings dataclass that name registers
+    (an untyped section comes from Hydra's own path)."""
     name = node.get("name") if isinstance(node, DictConfig) else None
-    cls = executor_config(str(name))
+    cls = TYPED_BY_NAME[group](str(name))
     if OmegaConf.get_type(node) is cls:
         return node
-    with compose_errors(f"executor={name}"):
+    with compose_errors(f"{group}={name}"):
         return OmegaConf.merge(OmegaConf.structured(cls), node)
 
 
@@ -192,12 +197,14 @@ def compose(overrides: Sequence[Override]) -> DictConfig:
                 "model=hf:/path: works with plain option files only (no defaults list or @package)"
             )
         cfg = hydra_compose([o.input_line or "" for o in overrides])
-        cfg.executor = typed_executor(cfg.executor)
+        for group in TYPED_BY_NAME:
+            cfg[group] = typed_section(group, cfg[group])
         return cfg
     cfg = copy.deepcopy(_defaults())
     for (group, _), node in zip(choices, nodes, strict=True):
         cfg[group] = copy.deepcopy(node)
-    cfg.executor = typed_executor(cfg.executor)  # before its values are set: they are checked by type
+    for group in TYPED_BY_NAME:  # before their values are set: they are checked by type
+        cfg[group] = typed_section(group, cfg[group])
     for override in overrides:
         if _is_choice(override):
             continue

@@ -23,6 +23,7 @@ from mixft.runner.config.overrides import check_override, parse_overrides
 from mixft.runner.config.run import sort_task_lists
 from mixft.runner.config.schema import Config
 from mixft.runner.config.search_path import Source, sources
+from mixft.runner.config.trackers import TRACKER_CONFIGS, tracker_fields
 from mixft.runner.config.types import check_types
 from mixft.runner.config.validate import validate_config, validate_run
 from mixft.runner.errors import ConfigError
@@ -53,10 +54,10 @@ def shared_config(overrides: Sequence[str]) -> Config:
 
 @lru_cache(maxsize=1024)
 def _shared_config(overrides: tuple[str, ...], sources_: tuple[Source, ...]) -> Config:
-    parsed = parse_overrides(overrides)
-    executor = chosen_executor(parsed)
+    parsed = without_replaced_settings(parse_overrides(overrides))
+    executor, tracker = chosen_executor(parsed), chosen_option(parsed, "tracker")
     for override in parsed:
-        check_override(override, executor=executor)
+        check_override(override, executor=executor, tracker=tracker)
     hydra_overrides = tuple(o.input_line or "" for o in parsed if not is_task_override(o))
     composed = _composed(hydra_overrides, sources_)
     cfg = dataclasses.replace(
@@ -69,11 +70,32 @@ def _shared_config(overrides: tuple[str, ...], sources_: tuple[Source, ...]) -> 
     return sort_task_lists(cfg)
 
 
+def without_replaced_settings(overrides: list[Override]) -> list[Override]:
+    """Drop `tracker.FIELD=...` overrides that a later `tracker=OPTION` replaces: a sweep's
+    `tracker=wandb tracker.project=x` followed by `tracker=none` (a rehearsal, a command line) tracks
+    nothing, instead of failing on a setting that tracker does not have."""
+    kept = []
+    for i, override in enumerate(overrides):
+        group, _, field = override.key_or_group.partition(".")
+        later = [o for o in overrides[i + 1 :] if o.key_or_group == group and not o.is_sweep_override()]
+        if group == "tracker" and field and later:
+            name = chosen_option(later, group)
+            if field.split(".")[0] not in tracker_fields(name) and name in TRACKER_CONFIGS:
+                continue
+        kept.append(override)
+    return kept
+
+
 def chosen_executor(overrides: Sequence[Override]) -> str:
     """The executor an override list runs on: its last `executor=OPTION`, else the default option."""
-    choices = [o.value() for o in overrides if o.key_or_group == "executor" and not o.is_sweep_override()]
-    option = str(choices[-1]) if choices else default_option("executor")
-    return option_name("executor", option) if option in group_options("executor") else option
+    return chosen_option(overrides, "executor")
+
+
+def chosen_option(overrides: Sequence[Override], group: str) -> str:
+    """The name an override list picks for a group: its last `GROUP=OPTION`, else the default option."""
+    choices = [o.value() for o in overrides if o.key_or_group == group and not o.is_sweep_override()]
+    option = str(choices[-1]) if choices else default_option(group)
+    return option_name(group, option) if option in group_options(group) else option
 
 
 def load_config(overrides: Sequence[str] = ()) -> Config:

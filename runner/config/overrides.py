@@ -22,6 +22,7 @@ from mixft.runner.config.executors import executor_fields
 from mixft.runner.config.model_refs import is_model_ref
 from mixft.runner.config.schema import GROUPS, Config
 from mixft.runner.config.secrets import looks_secret
+from mixft.runner.config.trackers import tracker_fields
 from mixft.runner.errors import ConfigError, clip, did_you_mean, unknown
 
 
@@ -68,7 +69,9 @@ def _syntax_reason(text: str, message: str) -> str:
     return "; ".join(reasons) or "not KEY=VALUE"
 
 
-def check_override(override: Override, allow_sweep: bool = False, executor: str | None = None) -> None:
+def check_override(
+    override: Override, allow_sweep: bool = False, executor: str | None = None, tracker: str | None = None
+) -> None:
     """Reject an override Hydra would refuse with a long message, or would silently drop.
 
     Args:
@@ -76,6 +79,7 @@ def check_override(override: Override, allow_sweep: bool = False, executor: str 
         allow_sweep: Accept several values (a grid axis).
         executor: The executor its list picks, which decides the `executor.*` keys there are; None
             accepts a key of any executor (checked again once the list is composed).
+        tracker: The tracker its list picks, likewise for the `tracker.*` keys.
     """
     key, line = override.key_or_group, override.input_line or ""
     text = clip(line)  # for messages: an override may be a pasted page
@@ -110,7 +114,9 @@ def check_override(override: Override, allow_sweep: bool = False, executor: str 
     if "/" in key:
         raise unknown("config group", key, GROUPS)
     if key.split(".")[0] == "executor":
-        _check_executor_key(key, executor)
+        _check_named_key(key, executor, executor_fields(executor))
+    elif key.split(".")[0] == "tracker":
+        _check_named_key(key, tracker, tracker_fields(tracker))
     else:
         _walk(key)
     if looks_secret(key.rsplit(".", 1)[-1]):
@@ -119,7 +125,7 @@ def check_override(override: Override, allow_sweep: bool = False, executor: str 
             "never as overrides, which are saved with the run"
         )
     adds = override.is_add() or override.is_force_add()
-    if adds and (key.split(".")[0] == "executor" or not _inside_dict(key)):
+    if adds and (key.split(".")[0] in ("executor", "tracker") or not _inside_dict(key)):
         raise ConfigError(
             f"'{text}' adds a key that the schema does not declare, so it would be dropped; "
             f"set an existing key without '+' (see `mixft config show`)"
@@ -194,18 +200,19 @@ def _walk(key: str) -> list[Any]:
     return path
 
 
-def _check_executor_key(key: str, executor: str | None) -> None:
-    """An `executor.FIELD` key: a setting of the chosen executor (of any executor, when not known yet)."""
-    field = key.split(".")[1] if "." in key else ""
+def _check_named_key(key: str, chosen: str | None, known: list[str]) -> None:
+    """An `executor.FIELD` or `tracker.FIELD` key: a setting of the chosen executor or tracker (of any,
+    when not known yet)."""
+    group, _, field = key.partition(".")
+    field = field.split(".")[0]
     if field == "name":
+        flag = " (or `mixft sweep --executor NAME`)" if group == "executor" else ""
         raise ConfigError(
-            f"'{key}': choose the executor with executor=OPTION (or `mixft sweep --executor NAME`); "
-            "see `mixft config ls executor`"
+            f"'{key}': choose the {group} with {group}=OPTION{flag}; see `mixft config ls {group}`"
         )
-    known = executor_fields(executor)
     if field not in known:
-        owner = f"executor {executor} has" if executor else "executors have"
-        close = did_you_mean(key, [f"executor.{n}" for n in known])
+        owner = f"{group} {chosen} has" if chosen else f"{group}s have"
+        close = did_you_mean(key, [f"{group}.{n}" for n in known])
         raise ConfigError(f"unknown key '{key}'{close}; {owner}: {', '.join(known)}")
 
 

@@ -247,17 +247,6 @@ class TrainingConfig:
 
 
 @dataclass
-class TrackerConfig:
-    # wandb | none
-    name: str = "none"
-    project: str = "mixft"
-    entity: str | None = None
-    # auto (online with credentials, else offline) | online | offline | disabled
-    mode: str = "auto"
-    tags: list[str] = field(default_factory=list)
-
-
-@dataclass
 class Config:
     model: ModelConfig = MISSING
     # the task catalogue: name -> task; a resolved run keeps only the tasks it uses
@@ -268,7 +257,8 @@ class Config:
     regularizer: RegularizerConfig = MISSING
     training: TrainingConfig = MISSING
     eval: EvalConfig = MISSING
-    tracker: TrackerConfig = MISSING
+    # a TrackerConfig subclass, picked by tracker.name at composition (config/trackers.py)
+    tracker: Any = MISSING
     # an ExecutorConfig subclass, picked by executor.name at composition (config/executors.py)
     executor: Any = MISSING
     data: DataConfig = field(default_factory=DataConfig)

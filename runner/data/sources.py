@@ -21,7 +21,7 @@ from typing import Any
 
 from mixft.runner.config.schema import DataConfig, TaskConfig
 from mixft.runner.errors import ConfigError
-from mixft.runner.store.identity import canonical_json
+from mixft.runner.jsonutil import canonical_json
 
 SPLITS = ("train", "eval")
 # file suffix -> the `datasets` builder that reads it

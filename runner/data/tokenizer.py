@@ -17,9 +17,9 @@ from typing import Any
 
 from mixft.runner.config.schema import LocalModelConfig, ModelConfig
 from mixft.runner.errors import ConfigError
+from mixft.runner.jsonutil import canonical_json
 from mixft.runner.paths import models_root
 from mixft.runner.store.atomic import building_dir, exclusive
-from mixft.runner.store.identity import canonical_json
 
 # Special tokens of the tiny model's chat format.
 SPECIAL = {"pad": "<|pad|>", "bos": "<|bos|>", "eos": "<|end|>", "unk": "<|unk|>"}

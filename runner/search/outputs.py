@@ -12,6 +12,7 @@ losses (lower is better); these are scores and deltas (higher is better).
 from __future__ import annotations
 
 import csv
+import io
 import json
 from pathlib import Path
 from typing import Any
@@ -19,6 +20,7 @@ from typing import Any
 from mixft.runner.paths import search_dir
 from mixft.runner.plan.candidates import Mixture
 from mixft.runner.search.state import Observation, SearchState
+from mixft.runner.store.atomic import write_text
 
 
 def summary(state: SearchState) -> dict[str, Any]:
@@ -57,24 +59,26 @@ def summary(state: SearchState) -> dict[str, Any]:
 
 
 def write_outputs(state: SearchState) -> Path:
-    """Write search.json, ratios.csv and metrics.csv; returns their folder."""
+    """Write search.json, ratios.csv and metrics.csv (each atomically: a kill leaves the old file or the
+    new one); returns their folder."""
     folder = search_dir(state.name)
-    folder.mkdir(parents=True, exist_ok=True)
-    (folder / "search.json").write_text(json.dumps(summary(state), indent=1) + "\n", encoding="utf-8")
+    write_text(folder / "search.json", json.dumps(summary(state), indent=1) + "\n")
     # the baselines are runs of the swarm too: single sources at share 1
     baselines = [
         Observation(Mixture((t,)), state.baseline_runs[t], 0, value, state.baseline_scores[t])
         for t, value in state.baseline_values().items()
     ]
     rows = [*baselines, *(o for o in state.observations if o.value is not None)]
-    with (folder / "ratios.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["run", "name", *state.sources])
-        for o in rows:
-            writer.writerow([o.run_id, o.mixture.label(), *(o.mixture.share_of(s) for s in state.sources)])
-    with (folder / "metrics.csv").open("w", newline="", encoding="utf-8") as f:
-        writer = csv.writer(f)
-        writer.writerow(["run", "name", *state.targets, "objective"])
-        for o in rows:
-            writer.writerow([o.run_id, o.mixture.label(), *(o.scores[t] for t in state.targets), o.value])
+    ratios = [[o.run_id, o.mixture.label(), *(o.mixture.share_of(s) for s in state.sources)] for o in rows]
+    write_text(folder / "ratios.csv", _csv(["run", "name", *state.sources], ratios))
+    metrics = [[o.run_id, o.mixture.label(), *(o.scores[t] for t in state.targets), o.value] for o in rows]
+    write_text(folder / "metrics.csv", _csv(["run", "name", *state.targets, "objective"], metrics))
     return folder
+
+
+def _csv(header: list[str], rows: list[list[Any]]) -> str:
+    out = io.StringIO(newline="")
+    writer = csv.writer(out)
+    writer.writerow(header)
+    writer.writerows(rows)
+    return out.getvalue()

@@ -22,13 +22,13 @@ from __future__ import annotations
 import dataclasses
 import functools
 import hashlib
-import json
 from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
 from mixft.runner.config.run import eval_tasks, role_of, training_sources
 from mixft.runner.config.schema import Config
+from mixft.runner.jsonutil import canonical_json  # noqa: F401  (also imported from here by execute/)
 
 IDENTITY_VERSION = 2  # bump only with a migration: every id changes
 ID_LENGTH = 12  # hex digits of a training id: 48 bits, collision-free in practice for millions of runs
@@ -45,11 +45,6 @@ DATA_EVAL_ONLY, DATA_TRAIN_ONLY = frozenset({"sample_eval_rows"}), frozenset({"s
 
 # task name -> split ("train" | "eval") -> what identifies the rows beyond the task's config
 DataIds = Mapping[str, Mapping[str, Mapping[str, Any]]]
-
-
-def canonical_json(data: Any) -> str:
-    """JSON with sorted keys and no spaces: the same text in every process and Python version."""
-    return json.dumps(data, sort_keys=True, separators=(",", ":"), ensure_ascii=True)
 
 
 def _digest(data: Any) -> str:

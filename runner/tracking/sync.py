@@ -1,4 +1,5 @@
-"""`mixft sync`: upload offline W&B runs with `wandb sync` once there is a network and credentials.
+"""W&B's part of `mixft sync`: upload offline W&B runs with `wandb sync` once there is a network and
+credentials: runs, searches' rounds (searches/NAME) and comparisons (compare/SWEEP).
 
 run: mixft sync --all    (a run's resumed pieces upload in order; a failure is reported, never raised)
 """
@@ -10,7 +11,7 @@ import subprocess
 import sys
 from pathlib import Path
 
-from mixft.runner.tracking.wandb_init import one_line
+from mixft.runner.tracking.base import SyncResult, one_line
 
 SYNC_TIMEOUT_S = 120.0  # per run; an offline run's log is small
 # offline W&B runs under a store, its runs/ folder, or one run dir (runs/<training>/evals/<eval>/)
@@ -20,7 +21,8 @@ OFFLINE_GLOBS = (
     "*/evals/*/wandb/offline-run-*",
     "runs/*/wandb/offline-run-*",
     "runs/*/evals/*/wandb/offline-run-*",
-    "compare/*/wandb/offline-run-*",  # `mixft compare --wandb`
+    "compare/*/wandb/offline-run-*",  # `mixft compare --publish` (or --wandb)
+    "searches/*/wandb/offline-run-*",  # `mixft search ... tracker=wandb`: its rounds
 )
 
 
@@ -84,3 +86,29 @@ def sync(paths: list[Path], timeout_s: float | None = None) -> list[tuple[Path, 
     done = {path: _synced(path) for path in paths}
     uploaded = {True: "uploaded", False: "already uploaded"}
     return [(p, done[p], uploaded[p in messages] if done[p] else messages[p]) for p in paths]
+
+
+def offline_targets(root: Path) -> dict[str, list[Path]]:
+    """Offline W&B folders under a store, per what they track: a run (`<training>-<eval>`, or
+    `<training>` for an older run dir), a search (`searches/NAME`) or a comparison (`compare/SWEEP`)."""
+    targets: dict[str, list[Path]] = {}
+    runs = root / "runs"
+    for folder in offline_runs(root):
+        owner = folder.parent.parent  # <owner>/wandb/offline-run-*
+        if owner.parent.name == "evals" and owner.parent.parent.parent == runs:
+            label = f"{owner.parent.parent.name}-{owner.name}"
+        elif owner.parent == runs:
+            label = owner.name
+        else:
+            label = f"{owner.parent.name}/{owner.name}"
+        targets.setdefault(label, []).append(folder)
+    return targets
+
+
+def upload(label: str, folders: list[Path]) -> SyncResult:
+    """Upload one label's offline W&B folders (see `offline_targets`); never raises."""
+    results = sync(folders)
+    bad = [message for _, ok, message in results if not ok]
+    if bad:
+        return SyncResult(label, False, f"failed: {bad[0]}")
+    return SyncResult(label, True, results[-1][2] if results else "nothing to upload")

@@ -2,7 +2,7 @@
 
 run: mixft sweep smoke tracker=wandb    (no credentials: offline, upload later with `mixft sync`)
 
-Shared by run tracking (tracking/tracker.py) and `mixft compare --wandb` (compare/publish.py).
+Shared by run tracking (tracking/wandb.py) and W&B side runs (tracking/wandb_side.py).
 """
 
 from __future__ import annotations
@@ -13,6 +13,8 @@ import os
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
+
+from mixft.runner.tracking.base import one_line
 
 log = logging.getLogger(__name__)
 
@@ -34,11 +36,6 @@ SETTINGS: dict[str, Any] = {
     "finish_timeout": FINISH_TIMEOUT_S,
     "silent": True,  # this module logs the one line that matters
 }
-
-
-def one_line(exc: BaseException) -> str:
-    text = str(exc).strip().splitlines()
-    return f"{type(exc).__name__}: {text[0]}" if text else type(exc).__name__
 
 
 def resolve_mode(requested: str, folder: Path, sync_target: str) -> str:

@@ -12,9 +12,10 @@ import numpy as np
 import pytest
 
 from mixft.runner.compare.forgetting import KEYS
+from mixft.runner.jsonutil import flatten
 from mixft.runner.paths import run_dir
 from mixft.runner.store import rundir
-from mixft.runner.tracking.tracker import flatten, tracking_config
+from mixft.runner.tracking.tracker import tracking_config
 from tests.compare import store
 from tests.compare.test_compare import independent_interval, outcome
 from tests.unit.helpers import invoke

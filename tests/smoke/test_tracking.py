@@ -24,8 +24,10 @@ from mixft.runner.plan.ids import ids_of
 from mixft.runner.store import status as states
 from mixft.runner.tracking import sync as syncing
 from mixft.runner.tracking import wandb_init
+from mixft.runner.tracking.base import RunTracking
 from mixft.runner.tracking.sync import offline_runs, sync
-from mixft.runner.tracking.tracker import NullTracker, WandbTracker, make_tracker, tracking_config
+from mixft.runner.tracking.tracker import make_tracker, tracking_config
+from mixft.runner.tracking.wandb import WandbRunTracking
 from tests.wandb_log import isolate_wandb, read_offline
 
 pytestmark = pytest.mark.smoke
@@ -71,7 +73,7 @@ def train_and_finish(tracker: Any, losses: tuple[float, ...] = (2.0, 1.5, 1.0), 
 
 def test_offline_run_holds_the_axes_the_config_and_the_summary():
     tracker, rid = tracker_for()
-    assert isinstance(tracker, WandbTracker)
+    assert isinstance(tracker, WandbRunTracking)
     train_and_finish(tracker)
 
     [folder] = offline_runs(run_dir(rid))
@@ -198,7 +200,7 @@ def test_wandb_failures_never_escape(monkeypatch, caplog):
 @pytest.mark.parametrize("override", ["tracker=none", "tracker.mode=disabled"])
 def test_none_and_disabled_track_nothing(override):
     tracker, rid = tracker_for(override)
-    assert isinstance(tracker, NullTracker) and tracker.report_to == "none"
+    assert type(tracker) is RunTracking and tracker.report_to == "none"
     tracker.start()
     tracker.log_summary({"eval/fpb/accuracy": 0.5})
     tracker.finish(ok=False)

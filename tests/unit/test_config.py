@@ -34,7 +34,7 @@ def test_groups_offer_the_required_options():
     assert set(group_options("task")) >= STUDY_TASKS  # a project may add its own
     assert set(group_options("regularizer")) == {"none", "general", "math", "general_math"}
     assert {"full_paper", "lora", "smoke"} <= set(group_options("training"))
-    assert set(group_options("tracker")) == {"wandb", "none"}
+    assert set(group_options("tracker")) == {"wandb", "mlflow", "none"}
     assert "local" in group_options("executor")
 
 

@@ -19,7 +19,7 @@ from tests.unit.helpers import invoke
 
 ROOT = Path(__file__).resolve().parents[2]
 MAX_LINES = 310  # "~300": a module past this has more than one job
-LEAVES = {"__init__.py", "errors.py", "paths.py"}  # the only modules at the top of runner/
+LEAVES = {"__init__.py", "errors.py", "paths.py", "jsonutil.py"}  # the only modules at the top of runner/
 
 
 def commands() -> list[list[str]]:

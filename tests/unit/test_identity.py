@@ -169,7 +169,6 @@ CHANGES: dict[str, tuple[Callable[[PlannedRun], bool], Callable[[PlannedRun], bo
     "SuiteConfig": (never, scores_suites),
     "TypicalSizes": (never, never),  # a label: cost estimates only
     "ModelShape": (never, never),  # a label: memory estimates only
-    "TrackerConfig": (never, never),
 }
 
 

@@ -11,6 +11,8 @@ each task carries its typical sizes for cost estimates (`typical:`), which no ru
 training section has `keep` (weights kept once trained) and the data section `max_rows` (a
 rehearsal's cap), both left at their default (null) by every sweep. Later fields are left out the
 same way: eval.suites (the lm-eval suites a sweep may add) and eval.engine (at its default, auto).
+The tracker section is typed by tracker.name too (config/trackers.py), so tracker=none carries no
+W&B settings.
 """
 
 from __future__ import annotations
@@ -52,6 +54,9 @@ def sections(config: dict) -> dict[str, str]:
     new = {"task": tasks, "training": training, "data": data, "model": model}
     assert config["eval"]["engine"] == "auto"  # the generation engine came later, at its default
     new["eval"] = {k: v for k, v in config["eval"].items() if k not in ("suites", "engine")}
+    # the tracker section is typed by tracker.name (config/trackers.py): tracker=none no longer
+    # carries W&B's settings, which the snapshot has at their defaults
+    new["tracker"] = {"project": "mixft", "entity": None, "mode": "auto"} | config["tracker"]
     return {k: digest(new.get(k, v)) for k, v in config.items() if k not in ("executor", "suite")}
 
 
