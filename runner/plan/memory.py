@@ -109,6 +109,16 @@ def model_shape(cfg: Config) -> Shape:
     return Shape(hidden, layers, s.intermediate_size or round(3.5 * hidden), s.vocab_size or 32_000, kv)
 
 
+def model_parameters(cfg: Config) -> int:
+    """N: a model mixft builds counted from its shape (Llama: tied embeddings, q/k/v/o, gate/up/down,
+    two norms a layer and a final one), else `model.num_parameters`."""
+    if cfg.model.build is None:
+        return cfg.model.num_parameters
+    s = model_shape(cfg)
+    layer = s.hidden * (2 * s.hidden + 2 * s.kv) + 3 * s.hidden * s.intermediate + 2 * s.hidden
+    return s.vocab * s.hidden + s.layers * layer + s.hidden
+
+
 def weight_bytes(cfg: Config) -> int:
     """Bytes a weight takes as loaded: the model's dtype, or 2 when auto and training in bf16/fp16."""
     dtype = cfg.model.dtype
@@ -205,7 +215,7 @@ def _dropout_bytes(cfg: Config, shape: Shape) -> int:
 
 def _weights(cfg: Config, shape: Shape, stack: Stack) -> float:
     """Bytes of the loaded weights; QLoRA: the decoder layers in NF4, embeddings at 2 B (4 upcast)."""
-    n = cfg.model.num_parameters
+    n = model_parameters(cfg)
     if cfg.training.method != "qlora":
         return n * weight_bytes(cfg)
     embeddings = min(2 * shape.vocab * shape.hidden, n)  # input and output embeddings (untied at worst)
@@ -214,7 +224,7 @@ def _weights(cfg: Config, shape: Shape, stack: Stack) -> float:
 
 def _trainable(cfg: Config, ranks: int) -> tuple[float, float]:
     """Bytes of gradients and optimizer states on the GPU, and pinned on the host (ZeRO offload)."""
-    t, n, width = cfg.training, cfg.model.num_parameters, weight_bytes(cfg)
+    t, n, width = cfg.training, model_parameters(cfg), weight_bytes(cfg)
     deepspeed = t.deepspeed or ""
     if t.method != "full":
         adapters = adapter_parameters(cfg)
@@ -261,7 +271,7 @@ def estimate_memory(
     if not trains or role_of(cfg) == "base":
         tokens = cfg.eval.batch_size * eval_tokens(cfg)
         kv_cache = tokens * 2 * KV_BYTES * shape.kv * shape.layers  # keys and values, bf16
-        return MemoryEstimate(cfg.model.num_parameters * weight_bytes(cfg), 0.0, kv_cache, 0.0)
+        return MemoryEstimate(model_parameters(cfg) * weight_bytes(cfg), 0.0, kv_cache, 0.0)
     stack = run_stack(cfg, stack)
     tokens = cfg.training.per_device_train_batch_size * sequence_tokens(cfg)
     trainable, host = _trainable(cfg, ranks)

@@ -43,6 +43,11 @@ def write_report(path: Path) -> None:
             f"{run['peak_memory_gb'] or 0:.2f} GB (estimate {run['estimated_peak_gb']:.2f}, "
             f"{run['estimate_over_measured'] or 0:.2f}x)  eval {run['eval_examples_per_s']} ex/s"
         )
+    for row in REPORT.get("memory", []):
+        print(
+            f"  memory, {row['case']:<24} measured {row['measured_peak_gb']:.2f} GB, predicted "
+            f"{row['predicted_peak_gb']:.2f} GB ({row['predicted_over_measured']:.2f}x; {row['stack']})"
+        )
     for key in ("attention", "packing"):
         if key in REPORT:
             print(f"  {key}: {REPORT[key]}")

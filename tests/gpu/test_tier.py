@@ -1,8 +1,9 @@
 """The GPU tier: `mixft sweep` on one GPU with a locally built Llama-shaped model of ~0.5 B parameters
 (random weights, the sample suite's data): bf16 full fine-tuning and LoRA, QLoRA, flash-attention or
 its sdpa fallback, DeepSpeed ZeRO-2 with optimizer offload, and four LoRA runs packed on one GPU
-against the same four one after another. It ends with a throughput report: tokens/s, MFU, peak
-memory against plan/memory.py's estimate, evaluation throughput ($MIXFT_GPU_REPORT, else
+against the same four one after another, and the memory estimate against the measured peak at two
+sequence lengths. It ends with a throughput report: tokens/s, MFU, peak memory against
+plan/memory.py's estimate (measured vs predicted), evaluation throughput ($MIXFT_GPU_REPORT, else
 gpu-report.json in the store's parent, and printed).
 
 run: make test-gpu    |    bash tests/gpu/host.sh WHEELHOUSE    (a host without internet)
@@ -164,6 +165,37 @@ def test_bf16_full_fine_tuning_and_lora(store: Path) -> None:
         assert metrics["train/tokens_per_s"] > 0 and metrics["train/peak_memory_gb"] > 0
         ratio = estimate(overrides) / metrics["train/peak_memory_gb"]
         assert 0.5 < ratio < 2.0, f"{method}: memory estimate {ratio:.2f}x the measured peak"
+
+
+# LoRA with gradient checkpointing, as training=lora trains, at two sequence lengths: the estimate's
+# slope in tokens (activations, logits or the fused head's buffers: plan/stack.py) and its intercept
+MEMORY_LENGTHS = (512, 2048)
+MEMORY = [
+    "training.method=lora",
+    "training.gradient_checkpointing=true",
+    "training.per_device_train_batch_size=4",
+]
+MEMORY += ["training.max_steps=5"]
+
+
+def test_memory_estimate_against_the_measured_peak_at_two_sequence_lengths(store: Path) -> None:
+    from mixft.runner.plan.stack import installed_stack
+
+    for length in MEMORY_LENGTHS:
+        overrides = [*MEMORY, f"training.max_length={length}"]
+        (metrics,), _ = sweep(store, f"tier_memory_{length}", overrides)
+        measured, predicted = metrics["train/peak_memory_gb"], estimate(overrides)
+        REPORT.setdefault("memory", []).append(
+            {
+                "case": f"lora, GC, 4 x {length} tokens",
+                "stack": installed_stack().label,
+                "measured_peak_gb": measured,
+                "predicted_peak_gb": round(predicted, 3),
+                "predicted_over_measured": round(predicted / measured, 3),
+            }
+        )
+    for row in REPORT["memory"]:  # the band tests/plan/test_known_memory.py holds published peaks to
+        assert 0.95 <= row["predicted_over_measured"] <= 1.4, REPORT["memory"]
 
 
 @pytest.mark.skipif(importlib.util.find_spec("bitsandbytes") is None, reason="QLoRA needs bitsandbytes")
