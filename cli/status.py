@@ -33,6 +33,7 @@ def status(
         return
     if not watch:
         render.status_view(name, sweep_status(name, overrides))
+        typer.echo(_store_space())
         return
     from rich.live import Live
 
@@ -43,3 +44,13 @@ def status(
                 live.update(render.status_renderable(name, sweep_status(name, overrides)))
         except KeyboardInterrupt:
             pass
+
+
+def _store_space() -> str:
+    """ "store /path: 12.3 GB free" (a run that stopped on a full disk resumes once there is room)."""
+    from mixft.runner.execute.states import free_bytes
+    from mixft.runner.paths import store_root
+    from mixft.runner.plan.disk import size_text
+
+    free = free_bytes(store_root())
+    return f"store {store_root()}: {'free space unknown' if free is None else size_text(free) + ' free'}"

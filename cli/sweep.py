@@ -65,6 +65,9 @@ def sweep(
         ),
     ] = False,
     sample: Annotated[int | None, typer.Option(help="With --rehearse: only N trainings of the grid")] = None,
+    force: Annotated[
+        bool, typer.Option("--force", help="Run even when the store's disk looks too small for the runs.")
+    ] = False,
 ) -> None:
     """Run a sweep's runs that are not done: skip done, resume interrupted, retry failed ones."""
     from mixft.runner.execute import rehearse as rehearsal
@@ -79,7 +82,7 @@ def sweep(
         typer.echo(f"rehearsal: tiny model, store {rehearsal.use_rehearsal_store()}")
         overrides = [*(overrides or []), *rehearsal.OVERRIDES]
     plan = planned(name, overrides or [], executor, options, only)
-    _sweep(rehearsal.sample(plan, sample) if sample else plan, dry_run, checks=rehearse)
+    _sweep(rehearsal.sample(plan, sample) if sample else plan, dry_run, checks=rehearse, force=force)
 
 
 def evaluate(
@@ -111,10 +114,10 @@ def evaluate(
     _sweep(plan.only([run for run in plan.runs if work[run.id].what != "train"]), dry_run)
 
 
-def _sweep(plan: Plan, dry_run: bool, checks: bool = False) -> None:
+def _sweep(plan: Plan, dry_run: bool, checks: bool = False, force: bool = False) -> None:
     from mixft.cli import render
     from mixft.runner.execute.executors import executor_for
-    from mixft.runner.execute.sweep import queue
+    from mixft.runner.execute.sweep import disk_check, queue
 
     if not plan.runs:
         raise typer.Exit(code=1)
@@ -122,6 +125,7 @@ def _sweep(plan: Plan, dry_run: bool, checks: bool = False) -> None:
     todo = queue(plan, settings.retries)
     runner = executor_for(settings)
     typer.echo(f"sweep {plan.sweep}: {len(plan.runs)} runs, {len(todo)} to run on {runner.where()}")
+    typer.echo(disk_check(todo, force=force or dry_run))  # refused here (exit 2) when it cannot fit
     if dry_run:
         render.plan_table(plan.only(todo))
         for line in runner.layout(todo):

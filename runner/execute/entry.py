@@ -36,11 +36,11 @@ from mixft.runner.paths import run_dir, training_dir
 from mixft.runner.plan.ids import identify, ids_of
 from mixft.runner.store import rundir
 from mixft.runner.store.claims import Claim, claim_summary, try_claim
+from mixft.runner.store.faults import EXIT_FAULT
 from mixft.runner.store.status import read_status, set_state
 
 log = logging.getLogger(__name__)
 EXIT_CLAIMED = 3
-EXIT_FAULT = 75  # sysexits' EX_TEMPFAIL: a fault of the machine, to resume (even if nothing recorded it)
 
 
 @dataclass

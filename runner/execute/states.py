@@ -56,12 +56,14 @@ def exit_cause(rid: str, code: int) -> faults.Cause:
     folder = run_dir(rid)
     told = faults.log_tracebacks(attempt_log(folder, read_status(folder)))
     cause = faults.classify(told, code)
-    if cause.kind != faults.ERROR or told:
+    if told or cause.kind == faults.KILLED:
         return cause
     free = free_bytes(folder)
     if free is not None and free < FULL_BYTES:
         return faults.Cause(faults.DISK, f"No space left on device: the store has {free / 1e6:.1f} MB free")
-    return faults.Cause(faults.ERROR, f"the run process exited with code {code} (see its run.log)")
+    if cause.kind == faults.ERROR:
+        return faults.Cause(faults.ERROR, f"the run process exited with code {code} (see its run.log)")
+    return cause
 
 
 def cause_of(text: str, folder: os.PathLike[str] | str) -> faults.Cause:

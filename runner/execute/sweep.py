@@ -12,10 +12,12 @@ from typing import Any
 
 from mixft.runner.config.run import epochs_and_warmup, training_sources
 from mixft.runner.data.sources import from_samples
+from mixft.runner.errors import ConfigError
 from mixft.runner.execute.executors import executor_for
 from mixft.runner.execute.preflight import preflight
-from mixft.runner.execute.states import eligible, held_by
-from mixft.runner.paths import run_dir
+from mixft.runner.execute.states import eligible, free_bytes, held_by
+from mixft.runner.paths import run_dir, store_root
+from mixft.runner.plan.disk import disk_need, size_text
 from mixft.runner.plan.grid import Plan, PlannedRun
 from mixft.runner.store.claims import claim_summary
 from mixft.runner.store.status import STATES, current_status, last_error_line
@@ -69,6 +71,25 @@ def queue(plan: Plan, retries: int) -> list[PlannedRun]:
     live process elsewhere holds (an executor waits for them, or leaves them to it)."""
     ordered = sorted(plan.runs, key=estimated_cost, reverse=True)
     return [run for run in ordered if eligible(run.id, retries) or held_by(run.id) is not None]
+
+
+def disk_check(todo: list[PlannedRun], force: bool = False) -> str:
+    """One line on the disk the runs to do need (plan/disk.py) and the store's free space.
+
+    Raises:
+        ConfigError: they need more than the store's file system has free, unless `force`.
+    """
+    need, free, store = disk_need(todo), free_bytes(store_root()), store_root()
+    line = f"disk: the runs to do need about {size_text(need.total)} ({need.parts()})"
+    if free is None:
+        return f"{line}; the free space of {store} is unknown"
+    line += f", {size_text(free)} free in the store ({store})"
+    if need.total > free and not force:
+        raise ConfigError(
+            f"the runs to do need about {size_text(need.total)} of disk ({need.parts()}) and the store "
+            f"({store}) has {size_text(free)} free; free some, set MIXFT_HOME to a larger disk, or pass --force"
+        )
+    return line
 
 
 def run_sweep(

@@ -31,6 +31,7 @@ NODE = "node"  # the node the run was on was lost
 GPU_MEMORY = "gpu-memory"  # CUDA (or vLLM's KV cache) out of memory
 ERROR = "error"  # deterministic: config, data, code
 MACHINE = frozenset({DISK, STORAGE, MEMORY, KILLED, NODE})
+EXIT_FAULT = 75  # a run process's exit code for a fault of the machine (sysexits' EX_TEMPFAIL)
 
 # errors that are the run's own whatever else the traceback holds (runner/errors.py)
 DETERMINISTIC = re.compile(r"^(?:[\w.]+\.)?ConfigError\b")
@@ -114,6 +115,8 @@ def classify(text: str | None, code: int | None = None) -> Cause:
         text: A traceback (or any error text); None or "" when nothing was recorded.
         code: The run process's exit code when known (-N: killed by signal N; 128+N from a shell).
     """
+    if code in (-signal.SIGKILL, 128 + signal.SIGKILL):  # whatever its ranks printed as they went
+        return Cause(KILLED, "killed by SIGKILL (the kernel's out-of-memory killer, or a kill from outside)")
     found = exception_lines(text or "")
     last = found[-1] if found else ""
     if any(_GPU_MEMORY.search(line) for line in found):
@@ -127,8 +130,8 @@ def classify(text: str | None, code: int | None = None) -> Cause:
     hit = next((line for line in reversed(found) if _TORCH_WRITE.search(line)), None)
     if hit is not None:
         return Cause(STORAGE, f"a write to the store failed ({_message(hit)})")
-    if code in (-signal.SIGKILL, 128 + signal.SIGKILL):
-        return Cause(KILLED, "killed by SIGKILL (the kernel's out-of-memory killer, or a kill from outside)")
+    if code == EXIT_FAULT and not found:
+        return Cause(STORAGE, f"a fault of the machine it could not record (exit code {code})")
     if last:
         return Cause(ERROR, last)
     return Cause(

@@ -166,9 +166,9 @@ def test_a_run_whose_process_group_is_killed_resumes_from_its_checkpoint_and_tra
     # the ranks run in sessions of their own (torchrun's doing): they must die with their launcher
     wait_for(lambda: not processes(rid), 15, "ranks outlived their launcher")
     out = child.communicate(timeout=120)[0]
-    # the sweep saw its run die as a crash does: failed, with an attempt left to it by --retries
-    assert child.returncode == 1 and f"failed {rid}: the run process exited with code -9" in out, out
-    sweep(env, path, "--procs-per-run", "2", "--retries", "1")
+    # a SIGKILL is a fault of the machine (the kernel's OOM killer): interrupted, and a plain re-run resumes it
+    assert child.returncode == 1 and f"not done {rid}: interrupted: killed by SIGKILL" in out, out
+    sweep(env, path, "--procs-per-run", "2")
     got = metrics(store, rid)
     assert got["train/world_size"] == 2.0 and got["train/steps"] == 40.0
     resumed = int(got["train/resumed_from_step"])
