@@ -2,6 +2,7 @@
 its rows fit their task (columns, labels, answers); every lm-eval suite names tasks lm-eval knows.
 
 run: mixft sweep smoke task.fiqa_sa.source.eval_split=missing    (-> one line naming fiqa_sa, exit 2)
+     mixft sweep smoke training.precision=fp16    (a host without CUDA: one line, exit 2; capabilities.py)
 
 A source that cannot be loaded (offline, a gated or missing dataset, a file not found, a split the
 source lacks) or whose rows do not fit the task would otherwise fail each run that reads it, and an
@@ -18,6 +19,7 @@ from collections.abc import Callable, Iterable
 from mixft.runner.config.run import eval_tasks, training_sources
 from mixft.runner.config.schema import Config, TaskConfig
 from mixft.runner.errors import ConfigError
+from mixft.runner.execute.capabilities import check_local
 from mixft.runner.execute.work import needs_training
 from mixft.runner.paths import training_dir
 from mixft.runner.plan.grid import PlannedRun
@@ -58,16 +60,21 @@ def check_split(task: TaskConfig, split: str, cfg: Config) -> int:
 
 
 def preflight(runs: Iterable[PlannedRun], each: Callable[[str], None] | None = None) -> int:
-    """Check every split the runs read, once each (a run that only evaluates reads no train split).
+    """Check that the machine can run the runs' settings (capabilities.py: the local executor's runs
+    execute on this host), then every split the runs read, once each (a run that only evaluates reads
+    no train split).
 
     Returns:
         How many distinct splits were checked.
 
     Raises:
-        ConfigError: one line naming the task and split that failed, and what to do.
+        ConfigError: one line naming the setting this host cannot run, or the task and split that
+            failed, and what to do.
     """
     from mixft.runner.evaluate.suites import check_suite
 
+    runs = list(runs)
+    check_local(runs)
     seen: set[str] = set()
     suites: set[str] = set()
     for run in runs:

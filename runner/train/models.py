@@ -53,16 +53,24 @@ def ensure_tiny_model(build: LocalModelConfig) -> Path:
     return folder
 
 
-def _attention(model: ModelConfig) -> str:
-    """The configured attention kernel, or sdpa where flash-attention cannot run (no CUDA, not installed)."""
+def flash_attention_problem(attn_implementation: str, cuda: bool) -> str | None:
+    """Why the model's attention kernel cannot run where a run executes, or None: flash_attention_2
+    needs CUDA and the flash-attn package. Such a run uses sdpa instead (the same attention, another
+    kernel): a run asks this on its device, the pre-flight of a local sweep says it once."""
     import importlib.util
 
+    if attn_implementation == "flash_attention_2" and not (cuda and importlib.util.find_spec("flash_attn")):
+        return "flash_attention_2 needs CUDA and flash-attn here"
+    return None
+
+
+def _attention(model: ModelConfig) -> str:
+    """The configured attention kernel, or sdpa where flash-attention cannot run (no CUDA, not installed)."""
     import torch
 
-    if model.attn_implementation == "flash_attention_2" and not (
-        torch.cuda.is_available() and importlib.util.find_spec("flash_attn") is not None
-    ):
-        log.warning("model %s: flash_attention_2 needs CUDA and flash-attn here; using sdpa", model.name)
+    problem = flash_attention_problem(model.attn_implementation, torch.cuda.is_available())
+    if problem is not None:
+        log.warning("model %s: %s; using sdpa", model.name, problem)
         return "sdpa"
     return model.attn_implementation
 

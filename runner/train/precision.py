@@ -40,6 +40,24 @@ def cpu_bf16() -> str:
     return "emulated"
 
 
+def precision_problem(precision: str, cuda: bool, gpu_bf16: bool = True) -> str | None:
+    """Why `training.precision` cannot train where a run executes (one line), or None.
+
+    The one owner of the rule: a run asks it on its device, and the pre-flight of a local sweep asks it
+    for the device its runs will get (runner/execute/capabilities.py).
+
+    Args:
+        precision: training.precision.
+        cuda: The run trains on a CUDA GPU.
+        gpu_bf16: That GPU computes bf16 (unknown before a run starts: True).
+    """
+    if precision == "fp16" and not cuda:
+        return "training.precision=fp16 needs a CUDA GPU; on a CPU use training.precision=bf16, fp32 or auto"
+    if precision == "bf16" and cuda and not gpu_bf16:
+        return "training.precision=bf16: this GPU has no bf16; use training.precision=fp16 or auto"
+    return None
+
+
 def resolve_precision(precision: str) -> str:
     """The autocast dtype `training.precision` means here: "bf16", "fp16" or "fp32".
 
@@ -56,12 +74,9 @@ def resolve_precision(precision: str) -> str:
     if precision == "auto":
         fast = torch.cuda.is_bf16_supported() if cuda else cpu_bf16() == "amx"
         return "bf16" if fast else "fp32"
-    if precision == "fp16" and not cuda:
-        raise ConfigError(
-            "training.precision=fp16 needs a CUDA GPU; on a CPU use training.precision=bf16, fp32 or auto"
-        )
-    if precision == "bf16" and cuda and not torch.cuda.is_bf16_supported():
-        raise ConfigError("this GPU has no bf16; use training.precision=fp16 or auto")
+    problem = precision_problem(precision, cuda, gpu_bf16=cuda and torch.cuda.is_bf16_supported())
+    if problem is not None:
+        raise ConfigError(problem)
     if precision == "bf16" and not cuda and cpu_bf16() == "emulated":
         log.warning("this CPU has no AVX512_BF16 or AMX: bf16 autocast is emulated (slow)")
     return precision
@@ -107,6 +122,16 @@ def four_bit_problem(device: str) -> str | None:
     return None if error < 0.2 else f"bitsandbytes' NF4 round trip on {device} is off by {error:.2f}"
 
 
+def qlora_problem(device: str) -> str | None:
+    """Why training.method=qlora cannot train on `device` ("cpu", "cuda"), one line, or None.
+
+    The one owner of the rule: a run asks it on its device, and the pre-flight of a local sweep asks it
+    in a process on the device its runs will get (runner/execute/capabilities.py).
+    """
+    problem = four_bit_problem(device)
+    return None if problem is None else f"training.method=qlora: {problem}; use training.method=lora here"
+
+
 def four_bit_config() -> Any:
     """transformers' BitsAndBytesConfig for QLoRA: NF4, double quantisation, `compute_dtype()`.
 
@@ -117,9 +142,9 @@ def four_bit_config() -> Any:
     from transformers import BitsAndBytesConfig
 
     device = "cuda" if torch.cuda.is_available() else "cpu"
-    problem = four_bit_problem(device)
+    problem = qlora_problem(device)
     if problem is not None:
-        raise ConfigError(f"training.method=qlora: {problem}; use training.method=lora here")
+        raise ConfigError(problem)
     dtype = compute_dtype()
     log.info("QLoRA: NF4 with double quantisation on %s, computing in %s", device, dtype)
     return BitsAndBytesConfig(

@@ -21,39 +21,58 @@ from mixft.runner.train.precision import four_bit_config, precision_flags
 DEEPSPEED_PACKAGE = "mixft.conf.accelerate"
 
 
-def deepspeed_config(name: str | None, cuda: bool) -> str | None:
-    """Path of a packaged DeepSpeed config (conf/accelerate/deepspeed_<name>.json), or None.
+def deepspeed_problem(name: str | None, cuda: bool, cpu_processes: int) -> str | None:
+    """Why training.deepspeed cannot train where a run executes (one line), or None.
 
-    Without CUDA, DeepSpeed runs on its CPU accelerator in a run over several processes
-    (`--procs-per-run`), whose launcher sets DS_ACCELERATOR=cpu and WORLD_SIZE.
+    Without CUDA, DeepSpeed runs on its CPU accelerator only in a run over several processes
+    (`--procs-per-run`). The one owner of the rule: a run asks it in its process, and the pre-flight of
+    a local sweep asks it for the slots its runs will get (runner/execute/capabilities.py).
 
-    Raises:
-        ConfigError: DeepSpeed is asked for where it cannot run: no deepspeed package, or a CPU run
-            not launched over several processes.
+    Args:
+        name: training.deepspeed (None: no DeepSpeed).
+        cuda: The run trains on CUDA GPUs.
+        cpu_processes: Processes a CPU run trains on (1 without a launcher).
     """
     if name is None:
         return None
     import importlib.util
 
     if importlib.util.find_spec("deepspeed") is None:
-        raise ConfigError(
+        return (
             f"training.deepspeed={name} needs the deepspeed package (pip install 'mixft[gpu]', or -e '.[dev]' in a checkout); "
             "set training.deepspeed=null to train without it"
         )
-    if not cuda and not _cpu_deepspeed():
-        raise ConfigError(
+    if not cuda and cpu_processes < 2:
+        return (
             f"training.deepspeed={name} without CUDA runs over several CPU processes: mixft sweep SWEEP --procs-per-run 2; "
             "set training.deepspeed=null to train without it"
         )
+    return None
+
+
+def deepspeed_config(name: str | None, cuda: bool) -> str | None:
+    """Path of a packaged DeepSpeed config (conf/accelerate/deepspeed_<name>.json), or None.
+
+    Raises:
+        ConfigError: DeepSpeed is asked for where it cannot run (`deepspeed_problem`).
+    """
+    if name is None:
+        return None
+    problem = deepspeed_problem(name, cuda, _cpu_processes())
+    if problem is not None:
+        raise ConfigError(problem)
     path = files(DEEPSPEED_PACKAGE).joinpath(f"deepspeed_{name}.json")
     if not path.is_file():
         raise ConfigError(f"training.deepspeed={name}: no {path}; see conf/accelerate/deepspeed_*.json")
     return str(path)
 
 
-def _cpu_deepspeed() -> bool:
-    """True in a rank of a CPU run launched over several processes with DeepSpeed (execute/launch.py)."""
-    return os.environ.get("DS_ACCELERATOR") == "cpu" and int(os.environ.get("WORLD_SIZE", "1")) > 1
+def _cpu_processes() -> int:
+    """Processes of this CPU run with DeepSpeed: WORLD_SIZE where the launcher set DeepSpeed's CPU
+    accelerator (execute/launch.py), else 1."""
+    if os.environ.get("DS_ACCELERATOR") != "cpu":
+        return 1
+    return int(os.environ.get("WORLD_SIZE", "1"))
 
 
 def deepspeed_args(name: str | None, cuda: bool) -> dict[str, Any]:

@@ -8,6 +8,11 @@ whether it still answers (a TCP connect, so a dead head costs a refused connecti
 silent for HEAD_GRACE_S ends the sweep with one line: the runs in flight stay `running` under claims
 their dead processes no longer renew, which the store treats as interrupted, so the next
 `mixft sweep` on a cluster that is back resumes them.
+
+A run that fails with a ConfigError naming a setting its node cannot run (capabilities.py: fp16
+without CUDA, DeepSpeed or vLLM missing, ...) stops the sweep from launching further runs that need
+that setting: their tasks still queued, or started on the same node, are cancelled, and one line
+names the setting and the node. They stay pending for the next `mixft sweep`.
 """
 
 from __future__ import annotations
@@ -24,7 +29,7 @@ from mixft.runner.execute.entry import EXIT_CLAIMED
 from mixft.runner.execute.executors.base import Report
 from mixft.runner.execute.executors.ray_task import TaskSpec, passed_env, run_task
 from mixft.runner.execute.states import eligible, held_by, last_error, record_state
-from mixft.runner.paths import run_dir, store_root
+from mixft.runner.paths import run_dir, store_root, training_dir
 from mixft.runner.plan.grid import Plan
 from mixft.runner.store import rundir
 from mixft.runner.store.status import read_status
@@ -89,6 +94,8 @@ class Driver:
         self.waiting: set[str] = set()
         self.stopping = False
         self.nodes = self.alive_nodes()
+        self.blocked: dict[str, str] = {}  # setting -> the node a run failed on for want of it
+        self.held: set[str] = set()  # runs not launched (or stopped) because they need a blocked setting
 
     def alive_nodes(self) -> dict[str, str]:
         """The cluster's live nodes: id -> address."""
@@ -109,6 +116,9 @@ class Driver:
             self.report("waiting", f"{rid} is being run by {held}")
             return
         if not eligible(rid, self.cfg.retries):
+            return
+        if any(setting in self.blocked for setting in self.needs(rid)):
+            self.held.add(rid)
             return
         cfg, run = self.cfg, self.by_id[rid]
         gpus = math.ceil(self.gpus)  # the GPUs a run sees: the one it shares, or its own
@@ -140,6 +150,13 @@ class Driver:
         code, why = self.outcome(ref)
         rundir.write_ray_task(run_dir(rid), state="ENDED")
         state = read_status(run_dir(rid))["state"]
+        if code is None and rid in self.held:  # cancelled: it needs a setting its node cannot run
+            if state == "running":
+                record_state(
+                    rid, "interrupted", "stopped: it needs a setting a node of the cluster cannot run"
+                )
+            return
+        self.held.discard(rid)
         if code == EXIT_CLAIMED or (code is None and held_by(rid) is not None):
             self.waiting.add(rid)  # another process holds it (a run process its lost node left)
             return
@@ -155,9 +172,43 @@ class Driver:
         elif state == "pending" and code != 0:  # ended before it started: the task could not run it
             state, unrecorded = "failed", why or f"the run process exited with code {code} (see its run.log)"
         self.report(state, rid + (f": {unrecorded or last_error(rid)}" if state == "failed" else ""))
+        if state == "failed" and not unrecorded:
+            self.hold_back(rid)
         retry = state == "failed" and not unrecorded and not self.stopping
         if retry and eligible(rid, self.cfg.retries):
             self.submit(rid)
+
+    def needs(self, rid: str) -> list[str]:
+        """The settings the run needs of its node (capabilities.py)."""
+        from mixft.runner.execute.capabilities import needs
+        from mixft.runner.execute.work import needs_training
+
+        config = self.by_id[rid].config
+        return needs(config, needs_training(config, training_dir(rid)))
+
+    def hold_back(self, rid: str) -> None:
+        """After `rid` failed for want of a setting on its node: launch no more runs that need it."""
+        from mixft.runner.execute.capabilities import blocked
+
+        setting = blocked(self.by_id[rid], last_error(rid))
+        if setting is None or setting in self.blocked:
+            return
+        where = rundir.read_ray_task(run_dir(rid)) or {}
+        self.blocked[setting] = host = str(where.get("node") or "its node")
+        stopped = 0
+        for ref, other in list(self.refs.items()):
+            task = rundir.read_ray_task(run_dir(other)) or {}
+            here = task.get("state") == "RUNNING" and task.get("node_id") == where.get("node_id")
+            if setting in self.needs(other) and (task.get("state") == "PENDING" or here):
+                self.held.add(other)
+                self.ray.cancel(ref, force=False)
+                stopped += 1
+        self.report(
+            "held back",
+            f"{setting} cannot run on node {host} (run {rid} failed for want of it): "
+            f"{stopped} more run(s) that need it are not launched; they stay pending for the next "
+            "`mixft sweep`",
+        )
 
     def stop(self, force: bool) -> None:
         """Submit nothing more; cancel the tasks (a running run records itself interrupted)."""

@@ -18,6 +18,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 
 from mixft.runner.execute.launch import ENTRY, entry_args, launch_command, needs_launcher
@@ -106,6 +107,23 @@ def stop(proc: subprocess.Popen) -> None:
             return
 
 
+@contextlib.contextmanager
+def held_off() -> Iterator[list[int]]:
+    """Hold off a cancel (ray.cancel raises KeyboardInterrupt through the SIGINT handler) while the run
+    process starts: one raised inside Popen would leave the process running with no task to stop it.
+    Yields a list that holds the signal when one came."""
+    came: list[int] = []
+    try:
+        previous = signal.signal(signal.SIGINT, lambda signum, frame: came.append(signum))
+    except ValueError:  # not the main thread: nothing to hold off
+        yield came
+        return
+    try:
+        yield came
+    finally:
+        signal.signal(signal.SIGINT, previous)
+
+
 def run_task(spec: TaskSpec) -> int:
     """Body of a run's Ray task: the run entry's exit code (0 done, 1 failed, 3 claimed elsewhere).
 
@@ -121,23 +139,26 @@ def run_task(spec: TaskSpec) -> int:
     rundir.write_ray_task(
         folder, state="RUNNING", node=ray.util.get_node_ip_address(), node_id=context.get_node_id()
     )
-    started = time.time()
-    with rundir.run_log(folder).open("ab") as log:
-        proc = subprocess.Popen(
-            with_parent(command(spec, len(gpu_ids))),
-            env=run_env(spec, gpu_ids),
-            stdout=log,
-            stderr=subprocess.STDOUT,
-            start_new_session=True,  # its own group: a stop reaches accelerate's workers too
-        )
+    started, proc = time.time(), None
     try:
+        with rundir.run_log(folder).open("ab") as log, held_off() as cancelled:
+            proc = subprocess.Popen(
+                with_parent(command(spec, len(gpu_ids))),
+                env=run_env(spec, gpu_ids),
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                start_new_session=True,  # its own group: a stop reaches accelerate's workers too
+            )
+        if cancelled:
+            raise KeyboardInterrupt  # the cancel that came while the process started
         return wait(proc, spec.timeout_min * 60 if spec.timeout_min else None)
     except subprocess.TimeoutExpired:
         stop(proc)
         record_state(spec.run_id, "failed", f"timed out after {spec.timeout_min:g} min")
         return 1
     except BaseException:  # ray.cancel raises KeyboardInterrupt here
-        stop(proc)
+        if proc is not None:
+            stop(proc)
         raise
     finally:
         rundir.write_ray_task(folder, state="ENDED", seconds=round(time.time() - started, 1))
