@@ -152,13 +152,11 @@ def tracker_runs(sweep: str, source: str, project: str | None, entity: str | Non
     Raises:
         ConfigError: the tracker cannot be read, or it holds no runs of the sweep.
     """
-    runs = [
-        r
-        for r in map(
-            _tracked_result, sweep_tracker(sweep, source, project=project, entity=entity).read_runs(sweep)
-        )
-        if r is not None
-    ]
+    tracker = sweep_tracker(sweep, source, project=project, entity=entity)
+    runs = [r for r in map(_tracked_result, tracker.read_runs(sweep)) if r is not None]
+    # in the store's order where the sweep ran here (ties in a view then fall the same way), else by id
+    order = {rid: i for i, rid in enumerate(recorded_runs(sweep))}
+    runs.sort(key=lambda r: (order.get(r.id, len(order)), r.id))
     if not runs:
         raise ConfigError(
             f"tracker {source} has no runs of sweep '{sweep}'; did the sweep run with tracker={source}?"

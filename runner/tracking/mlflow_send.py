@@ -49,6 +49,7 @@ def client_for(uri: str) -> Iterator[Any]:
     """An MlflowClient for `uri`, holding the local database's lock while it is used."""
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_MAX_RETRIES", HTTP_RETRIES)
     os.environ.setdefault("MLFLOW_HTTP_REQUEST_TIMEOUT", HTTP_TIMEOUT_S)
+    os.environ.setdefault("MLFLOW_ENABLE_ARTIFACTS_PROGRESS_BAR", "false")  # one bar per file read back
     logging.getLogger("alembic").setLevel(logging.WARNING)  # the local store's schema set-up
     from mlflow import MlflowClient
 

@@ -1,0 +1,97 @@
+"""tracker=mlflow with no server: a local sqlite store under $MIXFT_HOME, read back by compare, and
+a send that failed recorded in the run dir and sent by `mixft sync` (once)."""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import logging
+from pathlib import Path
+
+import pytest
+
+from mixft.runner.config.trackers import MlflowConfig
+from mixft.runner.paths import run_dir, store_root
+from mixft.runner.store import tracked
+from mixft.runner.tracking.tracker import make_tracker
+from tests.compare import store
+from tests.compare.test_compare import outcome
+from tests.unit.helpers import invoke
+
+pytest.importorskip("mlflow")
+
+SWEEP = """\
+name: known
+base: [model=tiny, training=smoke, eval=smoke, data.samples=true]
+mixtures:
+  tasks: [fpb, headline]
+  generators: [singles, pairs]
+seeds: [0]
+"""
+
+
+def send_all(planned, settings: MlflowConfig) -> None:
+    """What each run's entry point does once its files are in the store: start, then finish."""
+    for run in planned:
+        cfg = dataclasses.replace(run.config, tracker=settings)
+        tracking = make_tracker(cfg, run.id, run_dir(run.id), run.role, "known")
+        tracking.start()
+        tracking.finish(True)
+
+
+def mlflow_runs(uri: str, experiment: str = "known") -> list:
+    from mlflow import MlflowClient
+
+    client = MlflowClient(uri)
+    found = client.get_experiment_by_name(experiment)
+    return client.search_runs([found.experiment_id]) if found else []
+
+
+def rows(*args: str) -> list[dict]:
+    result = invoke("compare", "known", "--view", "all", "--format", "json", *args)
+    assert result.exit_code == 0, result.output
+    return json.loads(result.stdout)["rows"]
+
+
+def test_the_local_store_holds_every_run_and_compare_reads_the_same_rows(tmp_path):
+    planned = store.build(tmp_path, outcome, SWEEP)
+    send_all(planned, MlflowConfig())
+    uri = f"sqlite:///{store_root() / 'mlflow' / 'mlflow.db'}"
+    runs = mlflow_runs(uri)
+    assert sorted(r.data.tags["mixft.run_id"] for r in runs) == sorted(p.id for p in planned)
+    for run in runs:
+        tags = run.data.tags
+        assert tags["training_id"] == tags["mixft.run_id"].partition("-")[0] and tags["mixft.sent"] == "true"
+        assert {"role", "model", "tasks", "regularizer", "seed"} <= set(tags)
+        assert run.info.status == "FINISHED" and run.data.params["model.name"] == "tiny"
+        assert any(k.startswith("eval/") for k in run.data.metrics)
+    assert rows("--source", "mlflow") == rows()  # the sweep ran with tracker=none: read by name
+
+    send_all(planned, MlflowConfig())  # a resumed run sends again: still one MLflow run each
+    assert len(mlflow_runs(uri)) == len(planned)
+
+
+def test_a_failed_send_is_one_warning_and_sync_sends_it_once(tmp_path, caplog):
+    planned = store.build(tmp_path, outcome, SWEEP)
+    blocked = tmp_path / "blocked"
+    blocked.write_text("not a folder")  # the database cannot be created: every MLflow call fails
+    uri = f"sqlite:///{blocked / 'mlflow.db'}"
+    caplog.set_level(logging.WARNING, logger="mixft.runner.tracking.mlflow")
+    send_all(planned[:2], MlflowConfig(tracking_uri=uri))
+    warnings = [r.getMessage() for r in caplog.records if r.name == "mixft.runner.tracking.mlflow"]
+    assert len(warnings) == 2 and all("`mixft sync" in w for w in warnings), warnings
+    for run in planned[:2]:
+        assert "mlflow" in tracked.unsent(run_dir(run.id))
+
+    result = invoke("sync", "--all")
+    assert result.exit_code == 1 and result.stdout.count("failed:") == 2, result.output
+    blocked.unlink()  # the store is back
+    result = invoke("sync", "--all")
+    assert result.exit_code == 0, result.output
+    assert sorted(line.split()[0] for line in result.stdout.splitlines()) == sorted(p.id for p in planned[:2])
+    assert not list(Path(store_root()).rglob(tracked.TRACKING))
+    assert sorted(r.data.tags["mixft.run_id"] for r in mlflow_runs(uri)) == sorted(p.id for p in planned[:2])
+
+    again = invoke("sync", "--all")
+    assert again.exit_code == 0 and "nothing to send" in again.stdout
+    assert len(mlflow_runs(uri)) == 2
