@@ -243,6 +243,17 @@ def write_slurm_job(folder: Path, job_id: str) -> None:
     write_json(folder / SLURM, {"job_id": job_id, "submitted": time.time()})
 
 
+def note_slurm_node(folder: Path, node: str) -> None:
+    """The node the array task that runs this run is on, merged into slurm.json (written there)."""
+    write_json(folder / SLURM, {**(read_json(folder / SLURM) or {}), "node": node})
+
+
+def read_slurm_node(folder: Path) -> str | None:
+    """The node this run's array task ran on, if it started."""
+    record = read_json(folder / SLURM)
+    return str(record["node"]) if record and record.get("node") else None
+
+
 def read_slurm_job(folder: Path) -> str | None:
     """The SLURM job id this run was submitted as, if any."""
     record = read_json(folder / SLURM)

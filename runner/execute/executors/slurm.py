@@ -7,12 +7,16 @@ preemption) SLURM signals it; submitit then calls `RunTask.checkpoint`, which re
 the requeued task resumes the run from its last checkpoint. Live states come from `squeue` (sacct
 needs accounting, which small clusters often lack); final states from the run directories. Runs
 claimed by a live process elsewhere are left to it; failed runs are retried by the next
-`mixft sweep` while they have retries left.
+`mixft sweep` while they have retries left. A run that fails with a ConfigError naming a setting its
+node cannot run (capabilities.py) stops the sweep from launching the runs that need it: their array
+tasks still pending, or running on the same node, are cancelled, with one line naming the setting and
+the node; those runs stay pending for the next `mixft sweep`.
 """
 
 from __future__ import annotations
 
 import math
+import socket
 import subprocess
 import time
 from collections.abc import Callable
@@ -21,10 +25,11 @@ from typing import Any
 from mixft.runner.config.executors import SlurmConfig
 from mixft.runner.execute.executors.base import Executor, Report
 from mixft.runner.execute.launch import entry_args, launch_command, needs_launcher
-from mixft.runner.execute.states import held_by
-from mixft.runner.paths import run_dir, slurm_dir
+from mixft.runner.execute.states import held_by, last_error
+from mixft.runner.paths import run_dir, slurm_dir, training_dir
 from mixft.runner.plan.grid import Plan, PlannedRun
 from mixft.runner.store import rundir
+from mixft.runner.store.status import read_status
 
 POLL_S = 5.0
 
@@ -42,6 +47,7 @@ class RunTask:
     def __call__(self, run_id: str, sweep: str) -> int:
         from mixft.runner.execute.entry import EXIT_CLAIMED, main
 
+        rundir.note_slurm_node(run_dir(run_id), socket.gethostname())
         deepspeed = saved_deepspeed(run_id)
         if needs_launcher(self.gpus_per_run, deepspeed):
             command = launch_command(run_id, sweep, max(1, self.gpus_per_run), deepspeed is not None)
@@ -98,17 +104,79 @@ def submit(sweep: str, run_ids: list[str], cfg: SlurmConfig) -> list[str]:
     return [job.job_id for job in jobs]
 
 
-def queued(job_ids: list[str]) -> dict[str, str]:
-    """SLURM state (PENDING, RUNNING, ...) of those jobs still in the queue."""
-    out = subprocess.run(["squeue", "-h", "-r", "-o", "%i %T"], capture_output=True, text=True, check=False)
-    states = dict(line.split(maxsplit=1) for line in out.stdout.splitlines() if " " in line)
-    return {job: states[job] for job in job_ids if job in states}
+def queued(job_ids: list[str], nodes: dict[str, str] | None = None) -> dict[str, str]:
+    """SLURM state (PENDING, RUNNING, ...) of those jobs still in the queue; `nodes`, when given, gets
+    the node each running job is on."""
+    out = subprocess.run(
+        ["squeue", "-h", "-r", "-o", "%i %T %N"], capture_output=True, text=True, check=False
+    )
+    rows = {fields[0]: fields[1:] for line in out.stdout.splitlines() if len(fields := line.split()) >= 2}
+    if nodes is not None:
+        nodes.update({job: row[1] for job, row in rows.items() if job in job_ids and len(row) > 1})
+    return {job: rows[job][0] for job in job_ids if job in rows}
 
 
-def wait(job_ids: list[str], report: Callable[[str, str], None]) -> None:
-    """Poll the queue until every job has left it, reporting state counts when they change."""
-    last = ""
-    while active := queued(job_ids):
+class HoldBack:
+    """Stops the array tasks of runs that need a setting a node could not run (capabilities.py)."""
+
+    def __init__(self, plan: Plan, jobs: dict[str, str], report: Report) -> None:
+        self.by_id = {run.id: run for run in plan.runs}
+        self.jobs, self.report = jobs, report  # run id -> its array task's job id
+        self.blocked: dict[str, str] = {}  # setting -> the node a run failed on for want of it
+        self.seen: set[str] = set()
+
+    def needs(self, rid: str) -> list[str]:
+        from mixft.runner.execute.capabilities import needs
+        from mixft.runner.execute.work import needs_training
+
+        config = self.by_id[rid].config
+        return needs(config, needs_training(config, training_dir(rid)))
+
+    def check(self, active: dict[str, str], nodes: dict[str, str]) -> None:
+        """Look at the runs whose tasks have left the queue; hold back the siblings of one that
+        failed for want of a setting (`active`: job -> state; `nodes`: job -> node)."""
+        from mixft.runner.execute.capabilities import blocked
+
+        for rid, job in self.jobs.items():
+            if rid in self.seen or job in active:
+                continue
+            state = read_status(run_dir(rid))["state"]
+            if state == "pending":  # not in squeue yet, or held back: look again later
+                continue
+            self.seen.add(rid)
+            setting = blocked(self.by_id[rid], last_error(rid)) if state == "failed" else None
+            if setting is None or setting in self.blocked:
+                continue
+            node = rundir.read_slurm_node(run_dir(rid)) or nodes.get(job) or "its node"
+            self.blocked[setting] = node
+            short = node.split(".")[0]  # squeue names nodes by their short host name
+            stop = [
+                other_job
+                for other, other_job in self.jobs.items()
+                if (
+                    active.get(other_job) == "PENDING"
+                    or (
+                        active.get(other_job) == "RUNNING" and nodes.get(other_job, "").split(".")[0] == short
+                    )
+                )
+                and setting in self.needs(other)
+            ]
+            if stop:
+                subprocess.run(["scancel", *stop], capture_output=True, check=False)
+            self.report(
+                "held back",
+                f"{setting} cannot run on node {node} (run {rid} failed for want of it): {len(stop)} more run(s) "
+                "that need it are not launched; they stay pending for the next `mixft sweep`",
+            )
+
+
+def wait(job_ids: list[str], report: Callable[[str, str], None], hold: HoldBack | None = None) -> None:
+    """Poll the queue until every job has left it, reporting state counts when they change, and let
+    `hold` stop the tasks of runs that need a setting a node could not run."""
+    last, nodes = "", {}
+    while active := queued(job_ids, nodes):
+        if hold is not None:
+            hold.check(active, nodes)
         counts = {state: list(active.values()).count(state) for state in sorted(set(active.values()))}
         line = ", ".join(f"{n} {state.lower()}" for state, n in counts.items())
         if line != last:
@@ -131,7 +199,7 @@ class SlurmExecutor(Executor):
         if todo:
             jobs = submit(plan.sweep, todo, self.settings)
             report("submitted", f"{len(jobs)} runs as SLURM job array {jobs[0].split('_')[0]}")
-            wait(jobs, report)
+            wait(jobs, report, HoldBack(plan, dict(zip(todo, jobs, strict=True)), report))
         return False
 
     @classmethod
