@@ -18,7 +18,7 @@ TORCH_PIN := $(if $(TORCH_WHEEL),torch==$(word 2,$(subst -, ,$(notdir $(TORCH_WH
 # Tests and the smoke sweep never reach the network.
 OFFLINE := HF_HUB_OFFLINE=1 HF_DATASETS_OFFLINE=1 WANDB_MODE=offline
 
-.PHONY: help install test test-all test-slurm test-ray test-gpu test-vllm lint format bench smoke wheelhouse clean
+.PHONY: help install test test-all test-slurm test-ray test-mlflow test-gpu test-vllm lint format bench smoke wheelhouse clean
 
 help:  ## Show this help
 	@grep -E '^[a-zA-Z_-]+:.*?## ' $(MAKEFILE_LIST) | awk 'BEGIN {FS = ":.*?## "}; {printf "  %-10s %s\n", $$1, $$2}'
@@ -38,10 +38,10 @@ smoke: $(STAMP)  ## Run the smoke sweep (tiny local model, offline sample data, 
 	$(OFFLINE) $(BIN)/mixft compare smoke
 
 test: $(STAMP)  ## Fast tier: unit, smoke and the quick reliability cases (offline, CPU; <= 5 min on 2 cores)
-	$(OFFLINE) $(BIN)/python -m pytest -m "not slurm and not ray and not slow"
+	$(OFFLINE) $(BIN)/python -m pytest -m "not slurm and not ray and not mlflow and not slow"
 
-test-all: $(STAMP)  ## Every test but the clusters': adds docs, kill-and-resume trials, your-own-task (~12 min)
-	$(OFFLINE) $(BIN)/python -m pytest -m "not slurm and not ray"
+test-all: $(STAMP)  ## Every test but the clusters' and the MLflow server's: adds docs, kill-and-resume trials, your-own-task (~12 min)
+	$(OFFLINE) $(BIN)/python -m pytest -m "not slurm and not ray and not mlflow"
 
 test-slurm: $(STAMP)  ## Start a one-node SLURM cluster on this machine (root), run the SLURM tests, stop it
 	@dir=$$(mktemp -d /tmp/mixft-slurm.XXXXXX); \
@@ -51,6 +51,9 @@ test-slurm: $(STAMP)  ## Start a one-node SLURM cluster on this machine (root), 
 
 test-ray: $(STAMP)  ## Start Ray clusters on this machine (head + worker node, lost mid-run; one a sweep starts), run the Ray tests, stop them (~3 min)
 	$(OFFLINE) $(BIN)/python -m pytest -m ray tests/ray
+
+test-mlflow: $(STAMP)  ## Start a real `mlflow server` on 127.0.0.1, kill it mid-sweep, bring it back and sync (tests/tracking, marker mlflow; ~2 min)
+	$(OFFLINE) $(BIN)/python -m pytest -m mlflow tests/tracking
 
 test-gpu: $(STAMP)  ## The GPU tier (tests/gpu, marker gpu): needs CUDA; each test skips with its reason without it
 	$(OFFLINE) $(BIN)/python -m pytest -m gpu tests/gpu -s -rs

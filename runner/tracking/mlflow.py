@@ -181,5 +181,5 @@ class MlflowSideRun(SideRun):
             self._do("summary", self.client.log_metric, key, float(value))
 
     def finish(self) -> str | None:
-        self._do("finish", self.client.set_terminated, "FINISHED")
+        self._do("finish", lambda mlflow_id: send.end_run(self.client, mlflow_id, "FINISHED"))
         return f"{self.uri} (run {self.mlflow_id})" if self.ok else None

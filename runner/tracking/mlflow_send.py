@@ -13,6 +13,7 @@ under a file lock: several runs on this host share it.
 from __future__ import annotations
 
 import contextlib
+import io
 import json
 import logging
 import os
@@ -137,7 +138,13 @@ def complete(client: Any, mlflow_id: str, payload: dict[str, Any], folder: Path,
         if sub.is_dir() and any(sub.iterdir()):
             client.log_artifacts(mlflow_id, str(sub), sub.name)
     client.set_tag(mlflow_id, SENT_TAG, "true")
-    client.set_terminated(mlflow_id, "FINISHED" if ok else "FAILED")
+    end_run(client, mlflow_id, "FINISHED" if ok else "FAILED")
+
+
+def end_run(client: Any, mlflow_id: str, status: str) -> None:
+    """Terminate an MLflow run; MLflow's two "View run at" lines stay off mixft's stdout (JSON there)."""
+    with contextlib.redirect_stdout(io.StringIO()):
+        client.set_terminated(mlflow_id, status)
 
 
 # MLflow run status -> mixft state
