@@ -27,12 +27,13 @@ ClickError = next(c for c in typer.BadParameter.__mro__ if c.__name__ == "ClickE
 
 
 def usage_line(exc: Any) -> str:
-    """A usage error as one line: the command, what is wrong, and where its help is.
+    """A usage error as one line, like every other error of the CLI: "error: " what is wrong, and the
+    help of the command it was given to.
 
     Click's own message may span lines (a choice list, typer's "Value error, " prefix): joined."""
     command = exc.ctx.command_path if exc.ctx is not None else "mixft"
     message = " ".join(exc.format_message().replace("Value error, ", "").split()).rstrip(".")
-    return f"{command}: error: {message}; see {command} --help"
+    return f"error: {message}; see {command} --help"
 
 
 class MixftGroup(TyperGroup):

@@ -75,8 +75,12 @@ TYPED = [
 ]
 
 
-def prefix(path: list[str]) -> str:
-    return f"{' '.join(['mixft', *path])}: error:"
+def one_line(result: Any, path: list[str], *fragments: str) -> None:
+    """Exit code 2 and one line on stderr, like every error of the CLI: "error: " what is wrong,
+    ending with the help of the command it was given to."""
+    assert_usage_error(result, *fragments)
+    line = result.stderr.strip()
+    assert line.startswith("error: ") and line.endswith(f"; see {' '.join(['mixft', *path])} --help"), line
 
 
 def test_the_walk_finds_every_command():
@@ -89,7 +93,7 @@ def test_the_walk_finds_every_command():
 def test_an_unknown_option_is_one_line(case):
     path, command = case
     result = invoke(*path, *filled(command), "--no-such-option")
-    assert_usage_error(result, prefix(path), "No such option: --no-such-option", "--help")
+    one_line(result, path, "No such option: --no-such-option", "--help")
 
 
 @pytest.mark.parametrize("case", LEAVES, ids=name)
@@ -98,13 +102,13 @@ def test_an_extra_argument_is_one_line(case):
     if any(p.nargs == -1 for p in arguments(command)):  # takes overrides or ids: no argument is extra
         pytest.skip(f"{name(case)} takes any number of arguments")
     result = invoke(*path, *filled(command), "extra-argument")
-    assert_usage_error(result, prefix(path), "unexpected extra argument", "extra-argument")
+    one_line(result, path, "unexpected extra argument", "extra-argument")
 
 
 @pytest.mark.parametrize("case", GROUPS, ids=name)
 def test_an_unknown_command_is_one_line(case):
     path, _ = case
-    assert_usage_error(invoke(*path, "nosuch"), prefix(path), "No such command 'nosuch'")
+    one_line(invoke(*path, "nosuch"), path, "No such command 'nosuch'")
 
 
 @pytest.mark.parametrize("case", TYPED, ids=lambda c: f"{' '.join(['mixft', *c[0]])} {c[2].opts[0]}")
@@ -112,9 +116,7 @@ def test_a_bad_choice_or_number_is_one_line(case):
     path, command, param = case
     result = invoke(*path, *filled(command), param.opts[0], "nosuch")
     choices = annotation(param) not in (int, float)  # a choice's error names the value and the choices
-    assert_usage_error(
-        result, prefix(path), f"Invalid value for '{param.opts[0]}'", *(["'nosuch'"] if choices else [])
-    )
+    one_line(result, path, f"Invalid value for '{param.opts[0]}'", *(["'nosuch'"] if choices else []))
 
 
 @pytest.mark.parametrize("case", LEAVES, ids=name)
@@ -123,14 +125,14 @@ def test_a_missing_argument_is_one_line(case):
     required = [p for p in arguments(command) if p.required]
     if not required:
         pytest.skip(f"{name(case)} has no required argument")
-    assert_usage_error(invoke(*path), prefix(path), "Missing argument")
+    one_line(invoke(*path), path, "Missing argument")
 
 
 def test_the_issue_s_examples_are_one_line_each():
     assert_usage_error(
         invoke("compare", "smoke", "--view", "nosuch"),
-        "mixft compare: error: Invalid value for '--view': 'nosuch' is not one of 'tasks'",
-        "see mixft compare --help",
+        "error: Invalid value for '--view': 'nosuch' is not one of 'tasks'",
+        "; see mixft compare --help",
     )
     assert_usage_error(invoke("init", "/proc/x"), "cannot write a project into /proc/x")
 
