@@ -7,9 +7,9 @@ Per training still to train (plan/work.py: "train"):
 - kept weights: plan/cost.py's `kept_bytes` (the final model at its precision, or the adapter);
 - checkpoints: the trainable weights plus AdamW's two fp32 moments (8 bytes per trainable
   parameter), twice (the trainer keeps the newest 2: save_total_limit in train/trl_adapter.py),
-  none when training.save_steps is null; save_final_only and keep=none delete them at the end, but
-  they are written while it trains, so they count. One more checkpoint, the largest, is on disk
-  while a third is written before the oldest goes;
+  none when training.save_steps is null; a training with save_final_only or keep=none deletes
+  them once done, so they are left out of the total, which counts instead the largest checkpoints
+  of any training (its 2, and a third being written before the oldest goes) as in flight;
 - token cache: input_ids and labels as int64 (16 bytes a token) for one epoch of its mix
   (plan/cost.py's `epoch_tokens`): an upper bound, as trainings that read the same rows share entries.
 Evaluations write predictions and metrics (kilobytes): not counted.
@@ -76,15 +76,17 @@ def disk_need(runs: list[PlannedRun], stats: StoreStats | None = None) -> DiskNe
     if not trainings:
         return DiskNeed()
     stats = StoreStats.load() if stats is None else stats
-    weights = checkpoints = cache = 0.0
-    largest = 0.0
+    weights = kept = flight = cache = 0.0  # flight: checkpoints on disk only while a training runs
     for run in trainings.values():
-        one = checkpoint_bytes(run.config)
+        one, training = checkpoint_bytes(run.config), run.config.training
         weights += kept_bytes(run.config)
-        checkpoints += KEPT_CHECKPOINTS * one
-        largest = max(largest, one)
+        if training.save_final_only or training.keep == "none":  # deleted once it is done
+            flight = max(flight, (KEPT_CHECKPOINTS + 1) * one)
+        else:  # the newest 2 stay; a third is written before the oldest goes
+            kept += KEPT_CHECKPOINTS * one
+            flight = max(flight, one)
         try:
             cache += CACHE_BYTES_PER_TOKEN * epoch_tokens(run.config, run.id, stats)[0]
         except ConfigError:  # a mix that cannot be built fails its run, writing nothing
             continue
-    return DiskNeed(weights, checkpoints + largest, cache)
+    return DiskNeed(weights, kept + flight, cache)

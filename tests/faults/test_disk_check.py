@@ -39,6 +39,8 @@ def test_the_disk_runs_need_counts_kept_weights_checkpoints_and_token_cache():
     assert need.cache > 16 * 100 * len(trainings)  # 16 bytes a token, > 100 tokens a training
     # no intermediate checkpoints, or a LoRA adapter's: less; a training left to train only
     assert disk_need(smoke("training.save_steps=null").runs).checkpoints == 0
+    # deleted once done (save_final_only): only the checkpoints of a training in flight, 2 and a third
+    assert disk_need(smoke("training.save_final_only=true").runs).checkpoints == 3 * one
     lora = disk_need(smoke("training.method=lora").runs)
     assert 0 < lora.checkpoints < need.checkpoints and lora.weights < need.weights
     assert disk_need([run for run in plan.runs if run.role == "base"]).total == 0

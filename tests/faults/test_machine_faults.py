@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import signal
 import subprocess
 import threading
@@ -135,7 +136,7 @@ def test_each_fault_ends_its_run_interrupted_with_its_cause_in_one_line(trials):
     assert first.returncode == 1, first.stdout + first.stderr
     out = " ".join(first.stdout.split())  # rich wraps long lines
     assert "internal error" not in first.stderr and "Traceback" not in first.stderr
-    assert " failed " not in out and "failed:" not in out, first.stdout
+    assert not re.search(r"\d\d:\d\d:\d\d failed ", out) and "failed:" not in out, first.stdout
     rows = status_rows(env, sweep)
     for seed, rid in trials["ids"].items():
         row = rows[rid]
@@ -154,6 +155,8 @@ def test_each_fault_ends_its_run_interrupted_with_its_cause_in_one_line(trials):
     run_metrics = rows[trials["ids"][5]]["error"]
     assert run_metrics.startswith("No space left on device"), run_metrics
     assert_store_readable(trials["store"])
+    table = mixft(env, "status", str(sweep))
+    assert table.returncode == 0 and f"store {trials['store']}: " in table.stdout, table.stdout
 
 
 def test_with_room_again_a_plain_sweep_finishes_every_run_training_nothing_twice(trials):

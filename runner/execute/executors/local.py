@@ -96,7 +96,8 @@ class Runner:
             pending.appendleft(rid)
             return
         state, cause, unrecorded = self._ended(rid, code, state)
-        error = unrecorded or (cause.line if state in ("failed", "interrupted") else "")
+        error = cause.line if state in ("failed", "interrupted") else ""
+        error = f"{error}; {unrecorded}" if unrecorded else error
         if job.slot.gpus and alone and cause.kind == faults.GPU_MEMORY:
             error += f" (alone on {job.slot.name}: {OOM_HINT})"
         self.report(state, f"{rid} ({time.time() - job.started:.0f} s)" + (f": {error}" if error else ""))
@@ -116,7 +117,7 @@ class Runner:
         cause = exit_cause(rid, code)
         ended = "interrupted" if self.stopping or cause.resumable else "failed"
         if state == "pending":  # ended before it started (a signal, a full disk): it stays pending
-            return ended, cause, f"{cause.line}, before it started"
+            return ended, cause, "it ended before it started (see its run.log)"
         return ended, cause, record_state(rid, ended, cause.line, cause.line)
 
     def _retry_out_of_memory(self, rid: str, slot: Slot) -> bool:
