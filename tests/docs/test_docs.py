@@ -84,7 +84,15 @@ REWRITES: dict[str, Rewrite] = {
         "tests/multiproc trains with DeepSpeed on CPU", ("--dry-run",), output="2 processes a run"
     ),
     "mixft sweep smoke tracker=wandb tracker.project=mixft-smoke": Rewrite(
-        "the full smoke sweep takes minutes; W&B logs offline here (no credentials)", SMALL
+        "the full smoke sweep takes minutes; W&B logs offline here (no credentials); the page's MLflow "
+        "sweep ran these runs already, so other eval rows make evaluations of their own for W&B",
+        ("training.max_steps=2", "eval.max_examples=4"),
+    ),
+    "mixft sweep smoke tracker=mlflow": Rewrite(
+        "the full smoke sweep takes minutes; MLflow writes its local store here", SMALL
+    ),
+    "mixft sweep smoke tracker=mlflow tracker.tracking_uri=http://mlflow-host:5000": Rewrite(
+        "needs an MLflow server (`make test-mlflow` starts one and tests this path)", ("--dry-run",)
     ),
     "mixft config show model=tiny data.samples=true mixture.tasks=[fpb] eval=smoke seed=0": Rewrite(
         "the same run as the (shortened) smoke sweep's fpb baseline", SMALL
@@ -245,6 +253,10 @@ OTHER_LINES: dict[str, tuple[str, dict[str, str]]] = {
     "export HF_TOKEN=hf_your_token": ("a secret; tests run without Hugging Face credentials", {}),
     "export WANDB_API_KEY=your_key": ("a secret; tests run without W&B credentials", {}),
     "wandb login": ("interactive, and needs network", {}),
+    "mlflow server --host 0.0.0.0 --port 5000 --backend-store-uri sqlite:///mlflow.db --artifacts-destination ./mlartifacts": (
+        "a server that runs until stopped; `make test-mlflow` starts one and tests mixft against it",
+        {},
+    ),
     "export HF_HUB_OFFLINE=1": ("applied (tests are offline anyway)", {"HF_HUB_OFFLINE": "1"}),
     "export HF_DATASETS_OFFLINE=1": ("applied (tests are offline anyway)", {"HF_DATASETS_OFFLINE": "1"}),
     "tail -n 50 $MIXFT_HOME/runs/<training>/evals/<eval>/run.log": (
