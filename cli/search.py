@@ -56,7 +56,7 @@ def search(
     typer.echo(f"files: {folder}/search.json, ratios.csv, metrics.csv")
     logged = log_search(state, runner.tracker, folder)
     if logged:
-        typer.echo(f"W&B: {logged}")
+        typer.echo(f"{runner.tracker['name']}: {logged}")
     if state.interrupted:
         raise typer.Exit(code=130)
     if state.unfinished:

@@ -16,13 +16,14 @@ from mixft.runner.store import tracked
 from mixft.runner.tracking.tracker import make_tracker
 from tests.compare import store
 from tests.compare.test_compare import outcome
-from tests.unit.helpers import invoke
+from tests.unit.helpers import assert_usage_error, invoke
 
 pytest.importorskip("mlflow")
+from mlflow import MlflowClient  # noqa: E402  (after the skip: mlflow is an extra)
 
 SWEEP = """\
 name: known
-base: [model=tiny, training=smoke, eval=smoke, data.samples=true]
+base: [model=tiny, training=smoke, eval=smoke, data.samples=true, tracker=mlflow]
 mixtures:
   tasks: [fpb, headline]
   generators: [singles, pairs]
@@ -40,8 +41,6 @@ def send_all(planned, settings: MlflowConfig) -> None:
 
 
 def mlflow_runs(uri: str, experiment: str = "known") -> list:
-    from mlflow import MlflowClient
-
     client = MlflowClient(uri)
     found = client.get_experiment_by_name(experiment)
     return client.search_runs([found.experiment_id]) if found else []
@@ -65,10 +64,20 @@ def test_the_local_store_holds_every_run_and_compare_reads_the_same_rows(tmp_pat
         assert {"role", "model", "tasks", "regularizer", "seed"} <= set(tags)
         assert run.info.status == "FINISHED" and run.data.params["model.name"] == "tiny"
         assert any(k.startswith("eval/") for k in run.data.metrics)
-    assert rows("--source", "mlflow") == rows()  # the sweep ran with tracker=none: read by name
+    published = invoke("compare", "known", "--publish")  # a side run in the sweep's experiment
+    assert published.exit_code == 0 and f"published: {uri}" in published.stderr, published.output
+    [side] = [r for r in mlflow_runs(uri) if r.data.tags["mixft.kind"] == "compare"]
+    artifacts = [a.path for a in MlflowClient(uri).list_artifacts(side.info.run_id, "compare")]
+    assert {"compare/tasks.json", "compare/comparisons.json", "compare/heatmap.png"} <= set(artifacts)
+    assert rows("--source", "mlflow") == rows()  # the side run is not read as a run
 
     send_all(planned, MlflowConfig())  # a resumed run sends again: still one MLflow run each
-    assert len(mlflow_runs(uri)) == len(planned)
+    assert len(mlflow_runs(uri)) == len(planned) + 1
+
+
+def test_publishing_a_sweep_that_ran_untracked_is_one_line(tmp_path):
+    store.build(tmp_path, outcome, SWEEP.replace(", tracker=mlflow", ""))
+    assert_usage_error(invoke("compare", "known", "--publish"), "tracker=none", "--wandb")
 
 
 def test_a_failed_send_is_one_warning_and_sync_sends_it_once(tmp_path, caplog):
