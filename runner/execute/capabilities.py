@@ -133,9 +133,11 @@ def check_local(runs: Iterable[PlannedRun]) -> None:
             warned.add(model.name)
             log.warning("model %s: %s; its runs use sdpa", model.name, slow)
     if refused:
-        why, count = next(iter(refused.values()))
+        (setting, (why, count)), *others = refused.items()
+        also = f"; {', '.join(other for other, _ in others)} cannot run here either" if others else ""
         raise ConfigError(
-            f"{why} ({count} of the sweep's runs ask for it on this host, {socket.gethostname()}; nothing was started)"
+            f"{why} ({count} of the sweep's runs ask for it on this host, {socket.gethostname()}{also}; "
+            "nothing was started)"
         )
 
 
