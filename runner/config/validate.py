@@ -9,6 +9,7 @@ import dataclasses
 import math
 from collections.abc import Iterable
 from pathlib import Path
+from urllib.parse import urlsplit
 
 from mixft.runner.config.eval_schema import ENGINES
 from mixft.runner.config.executors import ExecutorConfig
@@ -234,6 +235,11 @@ def _check_tracker(tracker: TrackerConfig) -> None:
             raise ConfigError(
                 f"tracker.tracking_uri: '{tracker.tracking_uri}' is not an MLflow tracking URI; use "
                 "http://host:port, file:/path or sqlite:///path (null: a local store under $MIXFT_HOME)"
+            )
+        if urlsplit(tracker.tracking_uri).password:  # the URI is saved with every run's config
+            raise ConfigError(
+                "tracker.tracking_uri holds a password: pass it through the environment "
+                "(MLFLOW_TRACKING_USERNAME, MLFLOW_TRACKING_PASSWORD), never in configs, which are saved"
             )
 
 

@@ -150,7 +150,7 @@ class MlflowSideRun(SideRun):
                 tags = {send.KIND_TAG: kind, "sweep": group}
                 run = client.create_run(exp, run_name=f"{kind} · {group}", tags=tags)
                 for key, value in config.items():
-                    client.log_param(run.info.run_id, key[:250], send._text(value))
+                    client.log_param(run.info.run_id, send.mlflow_name(key), send.param_text(value))
                 return cls(uri, client, run.info.run_id)
         except Exception as exc:
             log.warning(

@@ -17,6 +17,7 @@ import io
 import json
 import logging
 import os
+import re
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -79,7 +80,13 @@ def experiment_id(client: Any, name: str, uri: str, create: bool = True) -> str 
         return str(found.experiment_id)
 
 
-def _text(value: Any) -> str:
+def mlflow_name(key: str) -> str:
+    """A param or metric name MLflow accepts (letters, digits, _ - . / and spaces; 250 characters)."""
+    return re.sub(r"[^\w\-./ ]", "_", key)[:250]
+
+
+def param_text(value: Any) -> str:
+    """A config value as an MLflow param: text (JSON for lists and numbers), cut to what MLflow keeps."""
     text = value if isinstance(value, str) else json.dumps(value)
     return text[:MAX_PARAM]
 
@@ -92,7 +99,7 @@ def begin(client: Any, payload: dict[str, Any]) -> str:
     for old in client.search_runs([exp], f"tags.`{RUN_TAG}` = '{payload['run_id']}'"):
         client.delete_run(old.info.run_id)
     run = client.create_run(exp, run_name=payload["name"], tags=payload["tags"])
-    params = [Param(k[:250], _text(v)) for k, v in payload["config"].items()]
+    params = [Param(mlflow_name(k), param_text(v)) for k, v in payload["config"].items()]
     for start in range(0, len(params), 100):  # MLflow takes at most 100 params per batch
         client.log_batch(run.info.run_id, params=params[start : start + 100])
     return str(run.info.run_id)
@@ -126,7 +133,9 @@ def complete(client: Any, mlflow_id: str, payload: dict[str, Any], folder: Path,
     from mlflow.entities import Metric
 
     now = int(time.time() * 1000)
-    metrics = [Metric(k, v, now, step) for k, v, step in _metrics(folder, Path(payload["training_dir"]))]
+    metrics = [
+        Metric(mlflow_name(k), v, now, step) for k, v, step in _metrics(folder, Path(payload["training_dir"]))
+    ]
     for start in range(0, len(metrics), BATCH):
         client.log_batch(mlflow_id, metrics=metrics[start : start + BATCH])
     client.log_dict(mlflow_id, payload["config"], CONFIG_ARTIFACT)

@@ -41,6 +41,10 @@ def test_the_tracker_section_is_typed_by_its_name(overrides, cls, expected):
         (["tracker=mlflow", "tracker.project=p"], "tracker mlflow has: tags, tracking_uri, experiment"),
         (["tracker.tracking_uri=http://x:1"], "tracker none has: tags"),
         (["tracker=mlflow", "tracker.tracking_uri=localhost:5000"], "is not an MLflow tracking URI"),
+        (
+            ["tracker=mlflow", "tracker.tracking_uri=http://me:hunter2@mlflow:5000"],
+            "MLFLOW_TRACKING_PASSWORD",
+        ),
         (["tracker=wandb", "tracker.mode=sometimes"], "tracker.mode"),
         (["tracker=mlfow"], "did you mean"),
         (["tracker.name=mlflow"], "tracker=OPTION"),
