@@ -121,13 +121,16 @@ def check_local(runs: Iterable[PlannedRun]) -> None:
     local = [run for run in runs if run.config.executor.name == "local"]
     if not local:
         return
-    device = local_device(local[0].config.executor)
+    device: Device | None = None  # asked of the executor's slots only when a run needs something
     refused: dict[str, tuple[str, int]] = {}
     warned: set[str] = set()
     for run in local:
-        for setting, why in problems(run.config, needs_training(run.config, training_dir(run.id)), device):
+        trains, model = needs_training(run.config, training_dir(run.id)), run.config.model
+        if not needs(run.config, trains) and model.attn_implementation != "flash_attention_2":
+            continue
+        device = device or local_device(local[0].config.executor)
+        for setting, why in problems(run.config, trains, device):
             refused[setting] = (why, refused.get(setting, (why, 0))[1] + 1)
-        model = run.config.model
         slow = flash_attention_problem(model.attn_implementation, device.cuda)
         if slow is not None and model.name not in warned:  # sdpa runs it: say so once, refuse nothing
             warned.add(model.name)
