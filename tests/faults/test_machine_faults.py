@@ -187,3 +187,33 @@ def test_with_room_again_a_plain_sweep_finishes_every_run_training_nothing_twice
         assert metrics["train/steps"] == 6.0
         assert_same_results(results(store, rid), trials["reference"][rid])
     assert_store_readable(store)
+
+
+def test_a_store_that_fills_mid_sweep_resumes_on_a_plain_re_run(tmp_path):
+    """The case measured in the issue: the whole store on a 40 MB tmpfs, four runs at two at a time
+    (about 12 MB each and the tiny model), whichever write the full disk hits."""
+    store = tmp_path / "store"
+    if not _mount(store, "40m"):
+        pytest.skip("a full disk is a small tmpfs here: needs root to mount one")
+    try:
+        sweep = write_sweep(tmp_path, "filled", [10, 11, 12, 13])
+        env = env_for(store)
+        first = mixft(env, "sweep", str(sweep), "--max-parallel", "2", "--force")
+        assert first.returncode == 1, first.stdout + first.stderr
+        assert "internal error" not in first.stderr and not re.search(r"^failed ", first.stderr, re.M)
+        rows = status_rows(env, sweep)
+        left = {rid: row for rid, row in rows.items() if row["state"] != "done"}
+        assert left and all(row["state"] == "interrupted" for row in left.values()), rows
+        assert all(any(cause in row["error"] for cause in DISK_FULL) for row in left.values()), rows
+        subprocess.run(["mount", "-o", f"remount,size={ROOM}", str(store)], check=True)
+        again = mixft(env, "sweep", str(sweep), "--max-parallel", "2")
+        assert again.returncode == 0, again.stdout + again.stderr
+        for rid in rows:
+            assert status_file(store, rid)["state"] == "done"
+            training = [h["state"] for h in status_file(store, rid, training=True)["history"]]
+            assert training.count("done") == 1, training
+            metrics = json.loads((run_folder(store, rid) / "metrics.json").read_text())
+            assert metrics["train/steps"] == 6.0
+        assert_store_readable(store)
+    finally:
+        subprocess.run(["umount", "-l", str(store)], check=False)
