@@ -14,12 +14,13 @@ bad setting in one line, as `mixft sweep` does, before any executor starts.
 from __future__ import annotations
 
 import math
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 from typing import Any
 
 from omegaconf import MISSING
 
-from mixft.runner.errors import ConfigError, unknown
+from mixft.runner.config.typed import settings_class, settings_fields
+from mixft.runner.errors import ConfigError
 
 
 def at_least(key: str, value: float | None, low: float, strict: bool = False) -> None:
@@ -147,18 +148,10 @@ EXECUTOR_CONFIGS: dict[str, type[ExecutorConfig]] = {
 
 
 def executor_config(name: str) -> type[ExecutorConfig]:
-    """The settings dataclass of an executor.
-
-    Raises:
-        ConfigError: an unknown executor, with the nearest name.
-    """
-    if name not in EXECUTOR_CONFIGS:
-        raise unknown("executor", name, EXECUTOR_CONFIGS)
-    return EXECUTOR_CONFIGS[name]
+    """The settings dataclass of an executor (ConfigError for an unknown one, with the nearest name)."""
+    return settings_class("executor", EXECUTOR_CONFIGS, name)
 
 
 def executor_fields(name: str | None = None) -> list[str]:
-    """Settings of one executor, or of any executor when `name` is None, in declaration order
-    (`name` itself is not a setting: executor=OPTION picks it)."""
-    classes = [executor_config(name)] if name is not None else list(EXECUTOR_CONFIGS.values())
-    return list(dict.fromkeys(f.name for cls in classes for f in fields(cls) if f.name != "name"))
+    """Settings of one executor, or of any executor when `name` is None, in declaration order."""
+    return settings_fields("executor", EXECUTOR_CONFIGS, name)

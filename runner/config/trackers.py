@@ -10,11 +10,11 @@ dataclass. The tracker is left out of run ids, so tracking a sweep elsewhere ret
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field, fields
+from dataclasses import dataclass, field
 
 from omegaconf import MISSING
 
-from mixft.runner.errors import unknown
+from mixft.runner.config.typed import settings_class, settings_fields
 
 
 @dataclass
@@ -65,18 +65,10 @@ TRACKER_CONFIGS: dict[str, type[TrackerConfig]] = {
 
 
 def tracker_config(name: str) -> type[TrackerConfig]:
-    """The settings dataclass of a tracker.
-
-    Raises:
-        ConfigError: an unknown tracker, with the nearest name.
-    """
-    if name not in TRACKER_CONFIGS:
-        raise unknown("tracker", name, TRACKER_CONFIGS)
-    return TRACKER_CONFIGS[name]
+    """The settings dataclass of a tracker (ConfigError for an unknown one, with the nearest name)."""
+    return settings_class("tracker", TRACKER_CONFIGS, name)
 
 
 def tracker_fields(name: str | None = None) -> list[str]:
-    """Settings of one tracker, or of any tracker when `name` is None, in declaration order
-    (`name` itself is not a setting: tracker=OPTION picks it)."""
-    classes = [tracker_config(name)] if name is not None else list(TRACKER_CONFIGS.values())
-    return list(dict.fromkeys(f.name for cls in classes for f in fields(cls) if f.name != "name"))
+    """Settings of one tracker, or of any tracker when `name` is None, in declaration order."""
+    return settings_fields("tracker", TRACKER_CONFIGS, name)
