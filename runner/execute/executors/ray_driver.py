@@ -28,10 +28,10 @@ from mixft.runner.config.executors import RayConfig
 from mixft.runner.execute.entry import EXIT_CLAIMED
 from mixft.runner.execute.executors.base import Report
 from mixft.runner.execute.executors.ray_task import TaskSpec, passed_env, run_task
-from mixft.runner.execute.states import eligible, held_by, last_error, record_state
+from mixft.runner.execute.states import eligible, exit_cause, held_by, last_error, record_state
 from mixft.runner.paths import run_dir, store_root, training_dir
 from mixft.runner.plan.grid import Plan
-from mixft.runner.store import rundir
+from mixft.runner.store import faults, rundir
 from mixft.runner.store.status import read_status
 
 POLL_S = 1.0  # longest wait for a task's end between looks at the cluster, s
@@ -165,18 +165,33 @@ class Driver:
                 record_state(rid, "interrupted", why)
             self.report("interrupted", f"{rid}: {why}; the next `mixft sweep` resumes it")
             return
-        unrecorded = None
-        if state == "running":  # died without recording it: out of memory, a signal
-            state = "failed"
-            unrecorded = record_state(rid, state, why or f"the run process exited with code {code}")
-        elif state == "pending" and code != 0:  # ended before it started: the task could not run it
-            state, unrecorded = "failed", why or f"the run process exited with code {code} (see its run.log)"
-        self.report(state, rid + (f": {unrecorded or last_error(rid)}" if state == "failed" else ""))
+        state, line, unrecorded = self.ended(rid, code, why, state)
+        if state == "interrupted":
+            self.report(state, f"{rid}: {line}; the next `mixft sweep` resumes it")
+            return
+        self.report(state, rid + (f": {line}" if state == "failed" else ""))
         if state == "failed" and not unrecorded:
             self.hold_back(rid)
         retry = state == "failed" and not unrecorded and not self.stopping
         if retry and eligible(rid, self.cfg.retries):
             self.submit(rid)
+
+    def ended(self, rid: str, code: int, why: str, state: str) -> tuple[str, str, str | None]:
+        """The state a run's task left, its error line, and why that was not recorded (or None).
+
+        A run process that recorded no end (the kernel's OOM kill, a disk too full for its status, a
+        crash) is classified from this attempt's run.log and its exit code (states.exit_cause): a
+        fault of the machine is interrupted and resumes on the next sweep, any other end failed.
+        """
+        if state == "running":
+            cause = faults.classify(why) if why else exit_cause(rid, code)
+            state = "interrupted" if cause.resumable else "failed"
+            unrecorded = record_state(rid, state, cause.line, cause.line)
+            return state, cause.line + (f"; {unrecorded}" if unrecorded else ""), unrecorded
+        if state == "pending" and code != 0:  # ended before it started: the task could not run it
+            line = why or f"the run process exited with code {code} (see its run.log)"
+            return "failed", line, line
+        return state, last_error(rid) if state in ("failed", "interrupted") else "", None
 
     def needs(self, rid: str) -> list[str]:
         """The settings the run needs of its node (capabilities.py)."""
