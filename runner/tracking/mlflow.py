@@ -7,6 +7,7 @@ with its training id, role, model, tasks, regulariser and seed, so a later evalu
 is a run of its own that carries the training id. start() creates the run with its params; finish()
 sends the curves, metrics and files from the store (mlflow_send.py). A failure is one warning, and the
 run dir's tracking.json records what was not sent, with what it takes to send it: `mixft sync` does.
+Side runs (a comparison, a search's rounds) are mlflow_side.py's, kept and sent the same way.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ from mixft.runner.config.trackers import MlflowConfig
 from mixft.runner.paths import compare_dir, training_dir
 from mixft.runner.store import tracked
 from mixft.runner.tracking import mlflow_send as send
+from mixft.runner.tracking import mlflow_side as side
 from mixft.runner.tracking.base import RunTracking, SideRun, SyncResult, TrackedRun, Tracker, one_line
 from mixft.runner.tracking.config import tracking_config
 
@@ -41,21 +43,28 @@ class MlflowTracker(Tracker):
         return MlflowRunTracking(_payload(self.settings, self.uri, cfg, run_id, role, sweep), run_dir)
 
     def side_run(self, kind: str, group: str, folder: Path, config: dict[str, Any]) -> SideRun | None:
-        return MlflowSideRun.start(self.uri, self.settings.experiment or group, kind, group, config)
+        return side.MlflowSideRun(self.uri, self.settings.experiment or group, kind, group, folder, config)
 
     def read_runs(self, sweep: str) -> list[TrackedRun]:
         cache = compare_dir(sweep) / "mlflow-files"
         return send.read_experiment(self.uri, self.settings.experiment or sweep, cache)
 
     def pending(self, root: Path) -> dict[str, list[Path]]:
-        """Run dirs whose tracking.json says MLflow has not got them, by run id."""
+        """Run dirs whose tracking.json says MLflow has not got them, by run id; side runs' folders
+        (compare/<sweep>, searches/<name>) that hold one it has not got."""
         found = tracked.unsent_runs(root / "runs", self.name)
-        return {f"{p.parent.parent.name}-{p.name}": [p] for p in found}
+        return {f"{p.parent.parent.name}-{p.name}": [p] for p in found} | side.unsent_sides(root)
 
     def sync(self, label: str, records: list[Path]) -> SyncResult:
-        """Send each run dir again, whole (a half-sent MLflow run is replaced); never raises."""
+        """Send each run dir or side run again, whole (a half-sent MLflow run is replaced); never raises."""
         for folder in records:
             entry = tracked.unsent(folder).get(self.name) or {}
+            if "side" in entry:
+                try:
+                    side.resend(folder)
+                except Exception as exc:
+                    return SyncResult(label, False, f"failed: {one_line(exc)} ({entry['side']['uri']})")
+                continue
             payload = entry.get("payload")
             if payload is None:
                 return SyncResult(label, False, f"failed: {folder}/{tracked.TRACKING} has no payload")
@@ -131,55 +140,3 @@ class MlflowRunTracking(RunTracking):
         except Exception as exc:
             self._warn(f"sending the run to {self.payload['uri']}", exc)
             tracked.mark_unsent(self.run_dir, "mlflow", one_line(exc), payload=self.payload, ok=ok)
-
-
-class MlflowSideRun(SideRun):
-    """An MLflow run beside a sweep's runs (tag mixft.kind = compare or search)."""
-
-    def __init__(self, uri: str, client: Any, mlflow_id: str) -> None:
-        self.uri, self.client, self.mlflow_id, self.ok = uri, client, mlflow_id, True
-
-    @classmethod
-    def start(
-        cls, uri: str, experiment: str, kind: str, group: str, config: dict[str, Any]
-    ) -> MlflowSideRun | None:
-        """Start it; None when MLflow cannot be reached (warned)."""
-        try:
-            with send.client_for(uri) as client:
-                exp = send.experiment_id(client, experiment, uri)
-                tags = {send.KIND_TAG: kind, "sweep": group}
-                run = client.create_run(exp, run_name=f"{kind} · {group}", tags=tags)
-                for key, value in config.items():
-                    client.log_param(run.info.run_id, send.mlflow_name(key), send.param_text(value))
-                return cls(uri, client, run.info.run_id)
-        except Exception as exc:
-            log.warning(
-                "MLflow: starting the %s run failed (%s); local files are unaffected", kind, one_line(exc)
-            )
-            return None
-
-    def _do(self, action: str, call: Any, *args: Any) -> None:
-        try:
-            with send.client_for(self.uri):
-                call(self.mlflow_id, *args)
-        except Exception as exc:
-            self.ok = False
-            log.warning("MLflow: %s failed (%s); local files are unaffected", action, one_line(exc))
-
-    def log_step(self, values: dict[str, float], step: int) -> None:
-        for key, value in values.items():
-            self._do("log", self.client.log_metric, key, float(value), None, step)
-
-    def log_table(self, name: str, rows: list[dict[str, Any]]) -> None:
-        self._do(f"table {name}", self.client.log_dict, rows, f"{name}.json")
-
-    def log_image(self, name: str, path: Path) -> None:
-        self._do(f"image {name}", self.client.log_artifact, str(path), str(Path(name).parent))
-
-    def set_summary(self, values: dict[str, Any]) -> None:
-        for key, value in values.items():
-            self._do("summary", self.client.log_metric, key, float(value))
-
-    def finish(self) -> str | None:
-        self._do("finish", lambda mlflow_id: send.end_run(self.client, mlflow_id, "FINISHED"))
-        return f"{self.uri} (run {self.mlflow_id})" if self.ok else None

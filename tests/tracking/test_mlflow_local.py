@@ -1,21 +1,26 @@
 """tracker=mlflow with no server: a local sqlite store under $MIXFT_HOME, read back by compare, and
-a send that failed recorded in the run dir and sent by `mixft sync` (once)."""
+a send that failed (a run's, a comparison's, a search's) recorded in the store and sent by `mixft sync`
+(once)."""
 
 from __future__ import annotations
 
 import dataclasses
 import json
 import logging
+import socket
 from pathlib import Path
 
 import pytest
 
 from mixft.runner.config.trackers import MlflowConfig
-from mixft.runner.paths import run_dir, store_root
+from mixft.runner.paths import compare_dir, run_dir, search_dir, store_root
+from mixft.runner.search.wandb_log import log_search
 from mixft.runner.store import tracked
+from mixft.runner.tracking import mlflow_side as side_run
 from mixft.runner.tracking.tracker import make_tracker
 from tests.compare import store
 from tests.compare.test_compare import outcome
+from tests.tracking.test_sync_side_runs import a_search
 from tests.unit.helpers import assert_usage_error, invoke
 
 pytest.importorskip("mlflow")
@@ -104,3 +109,66 @@ def test_a_failed_send_is_one_warning_and_sync_sends_it_once(tmp_path, caplog):
     again = invoke("sync", "--all")
     assert again.exit_code == 0 and "nothing to send" in again.stdout
     assert len(mlflow_runs(uri)) == 2
+
+
+def closed_port() -> int:
+    """A port on 127.0.0.1 that nothing listens on (bound, then released)."""
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+def test_a_failed_comparison_run_is_kept_and_sync_sends_it_once(tmp_path, caplog):
+    blocked = tmp_path / "blocked"
+    blocked.write_text("not a folder")  # the database cannot be created: every MLflow call fails
+    uri = f"sqlite:///{blocked / 'mlflow.db'}"
+    store.build(
+        tmp_path, outcome, SWEEP.replace("tracker=mlflow", f"tracker=mlflow, tracker.tracking_uri={uri}")
+    )
+    caplog.set_level(logging.WARNING, logger="mixft.runner.tracking.mlflow_side")
+    published = invoke("compare", "known", "--publish")
+    assert published.exit_code == 0 and "not published" in published.stderr, published.output
+    [warning] = [r.getMessage() for r in caplog.records if r.name.startswith("mixft.runner.tracking")]
+    assert "compare run" in warning and "`mixft sync --all`" in warning, warning
+    folder = compare_dir("known")
+    kept = tracked.unsent(folder)["mlflow"]["side"]
+    assert kept["uri"] == uri and {"compare/tasks", "compare/comparisons"} <= set(kept["tables"])
+    [image] = kept["images"].values()  # a copy in the store, not the plot a later compare rewrites
+    assert (
+        Path(image).read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+        and (folder / "mlflow-unsent") in Path(image).parents
+    )
+
+    result = invoke("sync", "--all")
+    assert result.exit_code == 1 and result.stdout.startswith("compare/known  failed:"), result.output
+    blocked.unlink()  # the store is back
+    result = invoke("sync", "--all")
+    assert result.exit_code == 0 and result.stdout.splitlines() == ["compare/known  sent"], result.output
+    [side] = mlflow_runs(uri)
+    assert side.data.tags["mixft.kind"] == "compare" and side.info.status == "FINISHED"
+    artifacts = [a.path for a in MlflowClient(uri).list_artifacts(side.info.run_id, "compare")]
+    assert {"compare/tasks.json", "compare/comparisons.json", "compare/heatmap.png"} <= set(artifacts)
+    rows_sent = json.loads(
+        Path(
+            MlflowClient(uri).download_artifacts(side.info.run_id, "compare/tasks.json", str(tmp_path))
+        ).read_text()
+    )
+    assert rows_sent == kept["tables"]["compare/tasks"]
+    assert not (folder / tracked.TRACKING).exists() and not (folder / "mlflow-unsent").exists()
+
+    again = invoke("sync", "--all")
+    assert again.exit_code == 0 and "nothing to send" in again.stdout, again.output
+    side_run.send_side(kept | {"images": {}})  # the same side run sent again replaces the first
+    assert [r.data.tags["mixft.side_id"] for r in mlflow_runs(uri)] == [kept["side_id"]]
+
+
+def test_a_search_whose_server_is_down_keeps_its_rounds_for_sync(caplog):
+    dead = f"http://127.0.0.1:{closed_port()}"
+    where = log_search(a_search(), {"name": "mlflow", "tracking_uri": dead}, search_dir("search_smoke"))
+    assert where is None
+    kept = tracked.unsent(search_dir("search_smoke"))["mlflow"]
+    assert kept["side"]["uri"] == dead and kept["side"]["kind"] == "search"
+    assert [s["values"]["search/best_seen"] for s in kept["side"]["steps"]] == [0.125]
+    result = invoke("sync", "--all")
+    assert result.exit_code == 1 and result.stdout.startswith("searches/search_smoke  failed:"), result.output
+    assert dead in result.stdout and "mlflow" in tracked.unsent(search_dir("search_smoke"))
