@@ -10,6 +10,7 @@ import json
 import pytest
 
 from mixft.runner.config.load import load_config
+from mixft.runner.plan.memory import model_parameters
 from mixft.runner.train.models import ensure_tiny_model
 from tests.sweep.test_sweep import mixft
 
@@ -39,3 +40,11 @@ def test_a_local_model_folder_plans_and_trains():
     done = json.loads(run.stdout)
     assert done["status"] == "done" and done["metrics"]["train/steps"] == 2
     assert "eval/fpb/accuracy" in done["metrics"]
+
+
+def test_the_tiny_models_parameter_count_is_the_built_models():
+    tiny = load_config(["model=tiny"])
+    folder = ensure_tiny_model(tiny.model.build)
+    # counted from the built model's safetensors header (tied embeddings stored once)
+    built = load_config([f"model=path:{folder}"]).model.num_parameters
+    assert tiny.model.num_parameters == built == model_parameters(tiny) == 426_624

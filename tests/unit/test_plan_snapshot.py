@@ -12,7 +12,8 @@ training section has `keep` (weights kept once trained) and the data section `ma
 rehearsal's cap), both left at their default (null) by every sweep. Later fields are left out the
 same way: eval.suites (the lm-eval suites a sweep may add) and eval.engine (at its default, auto).
 The tracker section is typed by tracker.name too (config/trackers.py), so tracker=none carries no
-W&B settings.
+W&B settings. The tiny model's `num_parameters` (a label for cost estimates, in no id) was corrected
+to the count of the model mixft builds.
 """
 
 from __future__ import annotations
@@ -29,6 +30,9 @@ from mixft.runner.plan.grid import PlannedRun, expand
 from mixft.runner.plan.sweepfile import load_sweep
 from tests.unit.helpers import grid_sweeps
 
+# the tiny model mixft builds has 426,624 parameters (plan/memory.py's model_parameters counts them
+# from its shape); the snapshot's conf/model/tiny.yaml said 139,584
+TINY_PARAMETERS, TINY_PARAMETERS_BEFORE = 426_624, 139_584
 SNAPSHOT = json.loads(
     gzip.decompress((Path(__file__).parent / "snapshots" / "plans-before-layout.json.gz").read_bytes())
 )
@@ -51,6 +55,9 @@ def sections(config: dict) -> dict[str, str]:
     assert set(config["suite"]) == set(config["eval"]["suites"])
     # a model's shape came later: a label for memory estimates, outside every identity
     model = {k: v for k, v in config["model"].items() if k != "shape"}
+    if model["name"] == "tiny":  # its parameter count, a label for cost estimates, was corrected
+        assert model["num_parameters"] == TINY_PARAMETERS
+        model["num_parameters"] = TINY_PARAMETERS_BEFORE
     new = {"task": tasks, "training": training, "data": data, "model": model}
     assert config["eval"]["engine"] == "auto"  # the generation engine came later, at its default
     new["eval"] = {k: v for k, v in config["eval"].items() if k not in ("suites", "engine")}
