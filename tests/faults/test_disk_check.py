@@ -6,10 +6,6 @@ run: .venv/bin/python -m pytest tests/faults/test_disk_check.py -q    (the refus
 
 from __future__ import annotations
 
-import os
-import subprocess
-from pathlib import Path
-
 import pytest
 
 from mixft.runner.execute.sweep import disk_check, queue
@@ -18,6 +14,7 @@ from mixft.runner.plan.cost import kept_bytes
 from mixft.runner.plan.disk import KEPT_CHECKPOINTS, checkpoint_bytes, disk_need
 from mixft.runner.plan.grid import expand
 from mixft.runner.plan.sweepfile import load_sweep
+from tests.faults.tmpfs import mount_tmpfs, unmount
 from tests.reliability.store import env_for, mixft
 
 
@@ -46,20 +43,10 @@ def test_the_disk_runs_need_counts_kept_weights_checkpoints_and_token_cache():
     assert disk_need([run for run in plan.runs if run.role == "base"]).total == 0
 
 
-def _mount(path: Path, size: str) -> bool:
-    path.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() != 0:
-        return False
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
-    )
-    return done.returncode == 0
-
-
 @pytest.mark.slow
 def test_a_sweep_the_store_cannot_hold_is_refused_in_one_line_before_anything_starts(tmp_path, monkeypatch):
     store = tmp_path / "store"
-    if not _mount(store, "4m"):
+    if not mount_tmpfs(store, "4m"):
         pytest.skip("a small disk is a tmpfs here: needs root to mount one")
     try:
         env = env_for(store)
@@ -79,4 +66,4 @@ def test_a_sweep_the_store_cannot_hold_is_refused_in_one_line_before_anything_st
         plan = smoke()
         assert "4.2 MB free in the store" in disk_check(queue(plan, 0), force=True)
     finally:
-        subprocess.run(["umount", "-l", str(store)], check=False)
+        unmount(store)

@@ -26,6 +26,7 @@ from typing import Any
 
 import pytest
 
+from tests.faults.tmpfs import mount_tmpfs, unmount
 from tests.reliability.store import (
     assert_same_results,
     assert_store_readable,
@@ -61,16 +62,6 @@ TRIALS: dict[int, tuple[str | None, str | None, int | None]] = {
 DISK_FULL = ("No space left on device", "a write to the store failed")
 
 
-def _mount(path: Path, size: str) -> bool:
-    path.mkdir(parents=True, exist_ok=True)
-    if os.geteuid() != 0:
-        return False
-    done = subprocess.run(
-        ["mount", "-t", "tmpfs", "-o", f"size={size}", "tmpfs", str(path)], capture_output=True
-    )
-    return done.returncode == 0
-
-
 def _kill_when_paused(store: Path, rid: str, stop: threading.Event) -> None:
     """SIGKILL the run process of `rid` once the hook has paused it mid-training."""
     paused = training_folder(store, rid) / ".paused"
@@ -102,7 +93,7 @@ def trials(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
             size, hook, _ = TRIALS[seed]
             training = training_folder(store, rid)
             if size is not None:
-                if not _mount(training, size):
+                if not mount_tmpfs(training, size):
                     pytest.skip(f"cannot mount a {size} tmpfs on {training} (mount refused)")
                 mounted.append(training)
             if hook is not None:
@@ -128,7 +119,7 @@ def trials(tmp_path_factory: pytest.TempPathFactory) -> dict[str, Any]:
         }
     finally:
         for path in mounted:
-            subprocess.run(["umount", "-l", str(path)], check=False)
+            unmount(path)
 
 
 def test_each_fault_ends_its_run_interrupted_with_its_cause_in_one_line(trials):
@@ -193,7 +184,7 @@ def test_a_store_that_fills_mid_sweep_resumes_on_a_plain_re_run(tmp_path):
     """The case measured in the issue: the whole store on a 40 MB tmpfs, four runs at two at a time
     (about 12 MB each and the tiny model), whichever write the full disk hits."""
     store = tmp_path / "store"
-    if not _mount(store, "40m"):
+    if not mount_tmpfs(store, "40m"):
         pytest.skip("a full disk is a small tmpfs here: needs root to mount one")
     try:
         sweep = write_sweep(tmp_path, "filled", [10, 11, 12, 13])
@@ -216,4 +207,4 @@ def test_a_store_that_fills_mid_sweep_resumes_on_a_plain_re_run(tmp_path):
             assert metrics["train/steps"] == 6.0
         assert_store_readable(store)
     finally:
-        subprocess.run(["umount", "-l", str(store)], check=False)
+        unmount(store)
